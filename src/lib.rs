@@ -1,0 +1,41 @@
+//! # scoretape
+//!
+//! A small tape-based automatic-differentiation engine — reverse mode, forward
+//! mode, and forward-over-reverse Hessian-vector products, nesting to any
+//! order — and, on it, the score-matching family of objectives for fitting
+//! unnormalised densities `p(x) ∝ exp(-E(x))`.
+//!
+//! The layers, each using only those before it:
+//! - [`tensor`]: dense row-major tensors and their kernels;
+//! - [`tape`]: the engine — [`Tape`], [`Var`], the primitives and the
+//!   transformations [`grad`], [`vjp`], [`jvp`], [`hvp`], [`hessian`],
+//!   [`jacobian`], [`hessian_trace`].
+//!
+//! ```
+//! use scoretape::{grad, hvp, Tape, Tensor};
+//! let tape = Tape::new();
+//! let x = tape.input(Tensor::vector(&[1.0, 2.0]));
+//! let f = (x * x * x).sum() + x.sin().sum();          // f(x) = Σ xᵢ³ + sin xᵢ
+//! let g = grad(f, &[x]).unwrap()[0];                  // 3xᵢ² + cos xᵢ
+//! let v = tape.constant(Tensor::vector(&[1.0, 0.0]));
+//! let hv = hvp(f, x, v).unwrap();                     // (6x₀ - sin x₀, 0)
+//! assert!((g.to_vec()[0] - (3.0 + 1f64.cos())).abs() < 1e-15);
+//! assert!((hv.to_vec()[0] - (6.0 - 1f64.sin())).abs() < 1e-15);
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod error;
+pub mod real;
+pub mod tape;
+pub mod tensor;
+
+pub use error::Error;
+pub use real::Real;
+pub use tape::{
+    batched_hessian_trace, grad, hessian, hessian_trace, hvp, hvp_reverse_over_reverse, jacobian,
+    jvp, vjp, Mark, Tape, Var,
+};
+pub use tensor::Tensor;

@@ -1,0 +1,167 @@
+//! The scalar type every tensor holds: a `num_traits::Float` that also knows its
+//! own matrix-multiply kernel.
+//!
+//! Like num-dual's `DualNum`, one trait names everything the engine needs of a
+//! number, so the whole crate is generic over `f32` and `f64`.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+use num_traits::{Float, FloatConst};
+
+/// A real floating-point scalar: `f32` or `f64`.
+///
+/// Beyond [`Float`], it converts from `f64` literals ([`Real::cast`]) and
+/// multiplies matrices with a cache-blocked, SIMD kernel ([`Real::gemm`],
+/// from the `matrixmultiply` crate).
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::Real;
+/// fn half<T: Real>(x: T) -> T { x * T::cast(0.5) }
+/// assert_eq!(half(3.0f64), 1.5);
+/// assert_eq!(half(3.0f32), 1.5);
+/// ```
+pub trait Real:
+    Float
+    + FloatConst
+    + Debug
+    + Display
+    + Default
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// The type's name, for printing (`"f32"` or `"f64"`).
+    const NAME: &'static str;
+
+    /// Converts an `f64` (typically a literal) to this type, rounding if needed.
+    ///
+    /// ```
+    /// use scoretape::Real;
+    /// assert_eq!(f32::cast(0.25), 0.25f32);
+    /// ```
+    fn cast(value: f64) -> Self;
+
+    /// Converts to `f64` exactly (both `f32` and `f64` embed in `f64`).
+    ///
+    /// ```
+    /// use scoretape::Real;
+    /// assert_eq!(0.5f32.as_f64(), 0.5);
+    /// ```
+    fn as_f64(self) -> f64;
+
+    /// `C = A · B` for strided matrices: `A` is `m×k`, `B` is `k×n`, `C` is `m×n`,
+    /// each given as a slice plus row and column strides (in elements), so a
+    /// transposed operand is just swapped strides.
+    ///
+    /// # Panics
+    ///
+    /// If a stride is negative or an operand's slice is too short for its
+    /// dimensions and strides.
+    ///
+    /// ```
+    /// use scoretape::Real;
+    /// // [1 2; 3 4] · [1; 1] = [3; 7]
+    /// let a = [1.0, 2.0, 3.0, 4.0];
+    /// let b = [1.0, 1.0];
+    /// let mut c = [0.0; 2];
+    /// f64::gemm(2, 2, 1, &a, [2, 1], &b, [1, 1], &mut c, [1, 1]);
+    /// assert_eq!(c, [3.0, 7.0]);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[Self],
+        a_strides: [isize; 2],
+        b: &[Self],
+        b_strides: [isize; 2],
+        c: &mut [Self],
+        c_strides: [isize; 2],
+    );
+}
+
+/// Checks that a strided `rows×cols` matrix fits in `len` elements.
+fn check_fits(name: &str, rows: usize, cols: usize, strides: [isize; 2], len: usize) {
+    assert!(
+        strides[0] >= 0 && strides[1] >= 0,
+        "gemm: operand {name} has a negative stride {strides:?}"
+    );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let last = (rows - 1) * strides[0] as usize + (cols - 1) * strides[1] as usize;
+    assert!(
+        last < len,
+        "gemm: operand {name} ({rows}×{cols}, strides {strides:?}) needs {} elements but has {len}",
+        last + 1
+    );
+}
+
+macro_rules! impl_real {
+    ($t:ty, $kernel:ident) => {
+        impl Real for $t {
+            const NAME: &'static str = stringify!($t);
+
+            #[inline]
+            fn cast(value: f64) -> Self {
+                value as $t
+            }
+
+            #[inline]
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[Self],
+                a_strides: [isize; 2],
+                b: &[Self],
+                b_strides: [isize; 2],
+                c: &mut [Self],
+                c_strides: [isize; 2],
+            ) {
+                check_fits("A", m, k, a_strides, a.len());
+                check_fits("B", k, n, b_strides, b.len());
+                check_fits("C", m, n, c_strides, c.len());
+                if m == 0 || n == 0 {
+                    return;
+                }
+                // SAFETY: every index the kernel touches lies inside the slices,
+                // as checked above; `c` is borrowed mutably, so it aliases nothing.
+                unsafe {
+                    matrixmultiply::$kernel(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        a_strides[0],
+                        a_strides[1],
+                        b.as_ptr(),
+                        b_strides[0],
+                        b_strides[1],
+                        0.0,
+                        c.as_mut_ptr(),
+                        c_strides[0],
+                        c_strides[1],
+                    );
+                }
+            }
+        }
+    };
+}
+
+impl_real!(f32, sgemm);
+impl_real!(f64, dgemm);

@@ -1,0 +1,212 @@
+//! Scalar functions applied element by element.
+//!
+//! Such a function needs only its value `f(x)` and its derivative `f'(x)`; the
+//! one [`Elementwise`] primitive turns that into both rules, since the Jacobian
+//! is diagonal: VJP `x̄ = ȳ · f'(x)`, JVP `ẏ = ẋ · f'(x)`. The derivative is a
+//! `Var` expression, so second and higher derivatives come from differentiating
+//! it in turn.
+
+use super::Primitive;
+use crate::real::Real;
+use crate::tape::Var;
+use crate::tensor::Tensor;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// A scalar function `f` for [`Elementwise`]: its value and its derivative.
+pub trait ElementwiseFn<T: Real>: 'static {
+    /// The name on the printed tape.
+    fn name(&self) -> String;
+    /// `f(x)` for one element.
+    fn value(&self, x: T) -> T;
+    /// `f'(x)` for all elements, as a `Var`, given the input `x` and the output
+    /// `y = f(x)` (often the cheaper way to say it: `exp' = y`).
+    fn derivative<'t>(&self, x: Var<'t, T>, y: Var<'t, T>) -> Var<'t, T>;
+}
+
+/// The primitive for an element-wise function `F`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::{Elementwise, Tanh};
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::scalar(0.0));
+/// assert_eq!(tape.apply(Elementwise(Tanh), &[x]).item(), 0.0);
+/// ```
+pub struct Elementwise<F>(pub F);
+
+impl<T: Real, F: ElementwiseFn<T>> Primitive<T> for Elementwise<F> {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].map(|x| self.0.value(x))
+    }
+
+    fn vjp<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        output: Var<'t, T>,
+        cotangent: Var<'t, T>,
+        _wanted: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        vec![Some(cotangent * self.0.derivative(inputs[0], output))]
+    }
+
+    fn jvp<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        output: Var<'t, T>,
+        tangents: &[Option<Var<'t, T>>],
+    ) -> Var<'t, T> {
+        let tangent = tangents[0].expect("elementwise JVP without a tangent");
+        tangent * self.0.derivative(inputs[0], output)
+    }
+}
+
+/// `1 - v`, element-wise, as one node.
+fn one_minus<T: Real>(v: Var<'_, T>) -> Var<'_, T> {
+    v.affine(-T::one(), T::one())
+}
+
+macro_rules! elementwise_fn {
+    ($(#[$doc:meta])* $name:ident, $label:literal, |$x:ident| $value:expr, |$vx:ident, $vy:ident| $derivative:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+
+        impl<T: Real> ElementwiseFn<T> for $name {
+            fn name(&self) -> String {
+                $label.to_string()
+            }
+            #[inline]
+            fn value(&self, $x: T) -> T {
+                $value
+            }
+            #[allow(unused_variables)]
+            fn derivative<'t>(&self, $vx: Var<'t, T>, $vy: Var<'t, T>) -> Var<'t, T> {
+                $derivative
+            }
+        }
+    };
+}
+
+elementwise_fn!(
+    /// `exp(x)`; `exp' = exp = y`.
+    Exp, "exp", |x| x.exp(), |x, y| y
+);
+elementwise_fn!(
+    /// `ln(x)`; `ln'(x) = 1/x`.
+    Log, "log", |x| x.ln(), |x, y| x.recip()
+);
+elementwise_fn!(
+    /// `ln(1 + x)`, accurate for small `x`; derivative `1/(1 + x)`.
+    Log1p, "log1p", |x| x.ln_1p(), |x, y| (x + T::one()).recip()
+);
+elementwise_fn!(
+    /// `1/x`; derivative `-1/x² = -y²`.
+    Recip, "recip", |x| x.recip(), |x, y| y.square() * (-T::one())
+);
+elementwise_fn!(
+    /// `softplus(x) = ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^{-|x|})`
+    /// so it neither overflows for large `x` nor loses digits for very
+    /// negative `x`; derivative `sigmoid(x)`.
+    Softplus, "softplus", |x| x.max(T::zero()) + (-x.abs()).exp().ln_1p(), |x, y| x.sigmoid()
+);
+elementwise_fn!(
+    /// `sigmoid(x) = 1/(1 + e^{-x})`, evaluated without overflow for either
+    /// sign; derivative `y(1 - y)`.
+    Sigmoid, "sigmoid", |x| sigmoid(x), |x, y| y * one_minus(y)
+);
+elementwise_fn!(
+    /// `ln sigmoid(x) = -softplus(-x)`, stable for large `|x|`; derivative
+    /// `1 - sigmoid(x) = sigmoid(-x)`.
+    LogSigmoid, "log_sigmoid", |x| x.min(T::zero()) - (-x.abs()).exp().ln_1p(), |x, y| (-x).sigmoid()
+);
+elementwise_fn!(
+    /// `tanh(x)`; derivative `1 - y²`.
+    Tanh, "tanh", |x| x.tanh(), |x, y| one_minus(y.square())
+);
+elementwise_fn!(
+    /// `sin(x)`; derivative `cos(x)`.
+    Sin, "sin", |x| x.sin(), |x, y| x.cos()
+);
+elementwise_fn!(
+    /// `cos(x)`; derivative `-sin(x)`.
+    Cos, "cos", |x| x.cos(), |x, y| -x.sin()
+);
+elementwise_fn!(
+    /// `√x`; derivative `1/(2√x) = 1/(2y)`.
+    Sqrt, "sqrt", |x| x.sqrt(), |x, y| y.recip() * T::cast(0.5)
+);
+elementwise_fn!(
+    /// `x²`; derivative `2x`.
+    Square, "square", |x| x * x, |x, y| x * T::cast(2.0)
+);
+elementwise_fn!(
+    /// `SiLU(x) = x·sigmoid(x)`; derivative `σ(x)(1 + x(1 - σ(x)))`.
+    Silu, "silu", |x| x * sigmoid(x), |x, y| {
+        let s = x.sigmoid();
+        s * (x * one_minus(s)).affine(T::one(), T::one())
+    }
+);
+
+/// `sigmoid(x)` for one number, without overflow for either sign.
+fn sigmoid<T: Real>(x: T) -> T {
+    if x >= T::zero() {
+        (T::one() + (-x).exp()).recip()
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// `ELU(x) = x` for `x > 0`, `eˣ - 1` otherwise (α = 1); derivative 1 for
+/// `x > 0` and `eˣ = y + 1` otherwise. The choice of branch is a constant mask,
+/// so the second derivative is `0` or `eˣ` as it should be (ELU is C¹, not C²,
+/// at 0).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Elu;
+
+impl<T: Real> ElementwiseFn<T> for Elu {
+    fn name(&self) -> String {
+        "elu".to_string()
+    }
+    fn value(&self, x: T) -> T {
+        if x > T::zero() {
+            x
+        } else {
+            x.exp_m1()
+        }
+    }
+    fn derivative<'t>(&self, x: Var<'t, T>, y: Var<'t, T>) -> Var<'t, T> {
+        let positive = x
+            .value()
+            .map(|v| if v > T::zero() { T::one() } else { T::zero() });
+        let negative = positive.map(|m| T::one() - m);
+        let tape = x.tape();
+        (y + T::one()) * tape.constant(negative) + tape.constant(positive)
+    }
+}
+
+/// `xⁿ` for an integer `n`; derivative `n·xⁿ⁻¹`.
+#[derive(Clone, Copy, Debug)]
+pub struct Powi(pub i32);
+
+impl<T: Real> ElementwiseFn<T> for Powi {
+    fn name(&self) -> String {
+        alloc::format!("powi[{}]", self.0)
+    }
+    fn value(&self, x: T) -> T {
+        x.powi(self.0)
+    }
+    fn derivative<'t>(&self, x: Var<'t, T>, _y: Var<'t, T>) -> Var<'t, T> {
+        if self.0 == 0 {
+            // x⁰ = 1 everywhere, so the derivative is exactly zero.
+            return x.affine(T::zero(), T::zero());
+        }
+        x.powi(self.0 - 1) * T::cast(f64::from(self.0))
+    }
+}

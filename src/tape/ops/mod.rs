@@ -1,0 +1,107 @@
+//! The primitives: the operations the tape records, each with its forward
+//! kernel, its VJP rule and its JVP rule side by side.
+//!
+//! The rules are written with [`Var`] operations, not tensor kernels, so when a
+//! sweep applies a rule the derivative is recorded on the tape like any other
+//! computation, and can be differentiated again.
+//!
+//! For `y = f(x₁, …, xₙ)` with Jacobians `Jᵢ = ∂y/∂xᵢ`:
+//! - the **VJP** (reverse) rule maps the output cotangent `ȳ` to the input
+//!   cotangents `x̄ᵢ = Jᵢᵀ ȳ`;
+//! - the **JVP** (forward) rule maps the input tangents `ẋᵢ` to the output
+//!   tangent `ẏ = Σᵢ Jᵢ ẋᵢ`.
+
+mod arithmetic;
+mod elementwise;
+mod linalg;
+mod shape;
+
+pub use arithmetic::{Add, Affine, Div, Mul, Sub};
+pub use elementwise::{
+    Cos, Elementwise, ElementwiseFn, Elu, Exp, Log, Log1p, LogSigmoid, Powi, Recip, Sigmoid, Silu,
+    Sin, Softplus, Sqrt, Square, Tanh,
+};
+pub use linalg::{MatMul, Transpose};
+pub use shape::{BroadcastTo, Concat, Gather, Reshape, ScatterAdd, Slice, SumTo};
+
+use super::Var;
+use crate::real::Real;
+use crate::tensor::Tensor;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// An operation the tape can record: its forward kernel and its two derivative
+/// rules.
+///
+/// # Examples
+///
+/// A user-defined primitive, `y = 3x`, with its rules:
+///
+/// ```
+/// use scoretape::{grad, jvp, Tape, Tensor, Var};
+/// use scoretape::tape::ops::Primitive;
+///
+/// struct Triple;
+/// impl Primitive<f64> for Triple {
+///     fn name(&self) -> String { "triple".into() }
+///     fn forward(&self, inputs: &[&Tensor<f64>]) -> Tensor<f64> { inputs[0].map(|x| 3.0 * x) }
+///     fn vjp<'t>(&self, _inputs: &[Var<'t, f64>], _output: Var<'t, f64>,
+///                cotangent: Var<'t, f64>, _wanted: &[bool]) -> Vec<Option<Var<'t, f64>>> {
+///         vec![Some(cotangent * 3.0)]
+///     }
+///     fn jvp<'t>(&self, _inputs: &[Var<'t, f64>], _output: Var<'t, f64>,
+///                tangents: &[Option<Var<'t, f64>>]) -> Var<'t, f64> {
+///         tangents[0].unwrap() * 3.0
+///     }
+/// }
+///
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::scalar(2.0));
+/// let y = tape.apply(Triple, &[x]);
+/// assert_eq!(y.item(), 6.0);
+/// assert_eq!(grad(y, &[x]).unwrap()[0].item(), 3.0);
+/// let t = tape.constant(Tensor::scalar(1.0));
+/// assert_eq!(jvp(&[y], &[x], &[t]).unwrap()[0].item(), 3.0);
+/// ```
+pub trait Primitive<T: Real>: 'static {
+    /// A short name with any parameters, for the printed tape: `exp`, `sum_to[2, 1]`.
+    fn name(&self) -> String;
+
+    /// The value of the output from the values of the inputs.
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T>;
+
+    /// The cotangent of each input, `x̄ᵢ = Jᵢᵀ ȳ`, given the output cotangent
+    /// `ȳ`; `None` where `wanted[i]` is false (the sweep does not need it).
+    fn vjp<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        output: Var<'t, T>,
+        cotangent: Var<'t, T>,
+        wanted: &[bool],
+    ) -> Vec<Option<Var<'t, T>>>;
+
+    /// The output tangent `ẏ = Σᵢ Jᵢ ẋᵢ` given the input tangents; a `None`
+    /// tangent is zero (that input does not depend on the sweep's inputs). At
+    /// least one tangent is `Some`.
+    fn jvp<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        output: Var<'t, T>,
+        tangents: &[Option<Var<'t, T>>],
+    ) -> Var<'t, T>;
+}
+
+/// The sum of the tangent contributions that are present.
+///
+/// # Panics
+///
+/// If none is (the forward sweep only calls a JVP rule when one is).
+pub(crate) fn sum_present<'t, T: Real>(
+    parts: impl IntoIterator<Item = Option<Var<'t, T>>>,
+) -> Var<'t, T> {
+    parts
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| a + b)
+        .expect("a JVP rule was called with no tangent at all")
+}

@@ -1,0 +1,266 @@
+//! Primitives that move, copy or sum elements: reshape, broadcast and its
+//! adjoint sum, slice and its adjoint concatenation, gather and its adjoint
+//! scatter-add. Each pair's VJP rules are each other.
+
+use super::Primitive;
+use crate::real::Real;
+use crate::tape::Var;
+use crate::tensor::Tensor;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+fn first_tangent<'t, T: Real>(tangents: &[Option<Var<'t, T>>], name: &str) -> Var<'t, T> {
+    tangents[0].unwrap_or_else(|| panic!("{name} JVP without a tangent"))
+}
+
+/// The same elements under a new shape. VJP reshapes back; JVP reshapes.
+#[derive(Clone, Debug)]
+pub struct Reshape(pub Vec<usize>);
+
+impl<T: Real> Primitive<T> for Reshape {
+    fn name(&self) -> String {
+        alloc::format!("reshape{:?}", self.0)
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].reshape(&self.0)
+    }
+    fn vjp<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        _: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        vec![Some(g.reshape(&x[0].shape()))]
+    }
+    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        first_tangent(t, "reshape").reshape(&self.0)
+    }
+}
+
+/// Repeats the input along broadcast axes up to a shape. Its adjoint sums
+/// the copies back: VJP `sum_to(ȳ, shape(x))`; JVP broadcasts the tangent.
+#[derive(Clone, Debug)]
+pub struct BroadcastTo(pub Vec<usize>);
+
+impl<T: Real> Primitive<T> for BroadcastTo {
+    fn name(&self) -> String {
+        alloc::format!("broadcast_to{:?}", self.0)
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].broadcast_to(&self.0)
+    }
+    fn vjp<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        _: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        vec![Some(g.sum_to(&x[0].shape()))]
+    }
+    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        first_tangent(t, "broadcast_to").broadcast_to(&self.0)
+    }
+}
+
+/// Sums over the axes along which the target shape would be broadcast (all
+/// axes, for the scalar shape `[]`). VJP broadcasts `ȳ` back; JVP sums the tangent.
+#[derive(Clone, Debug)]
+pub struct SumTo(pub Vec<usize>);
+
+impl<T: Real> Primitive<T> for SumTo {
+    fn name(&self) -> String {
+        alloc::format!("sum_to{:?}", self.0)
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].sum_to(&self.0)
+    }
+    fn vjp<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        _: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        vec![Some(g.broadcast_to(&x[0].shape()))]
+    }
+    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        first_tangent(t, "sum_to").sum_to(&self.0)
+    }
+}
+
+/// Entries `start..end` along `axis`. VJP places `ȳ` between zeros (a
+/// concatenation); JVP slices the tangent.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    /// The axis sliced along.
+    pub axis: usize,
+    /// First index kept.
+    pub start: usize,
+    /// One past the last index kept.
+    pub end: usize,
+}
+
+impl<T: Real> Primitive<T> for Slice {
+    fn name(&self) -> String {
+        alloc::format!("slice[axis {}, {}..{}]", self.axis, self.start, self.end)
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].slice_axis(self.axis, self.start, self.end)
+    }
+    fn vjp<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        _: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        let full = x[0].shape();
+        let zeros = |len: usize| {
+            let mut shape = full.clone();
+            shape[self.axis] = len;
+            g.tape().constant(Tensor::zeros(&shape))
+        };
+        let mut parts = Vec::with_capacity(3);
+        if self.start > 0 {
+            parts.push(zeros(self.start));
+        }
+        parts.push(g);
+        if self.end < full[self.axis] {
+            parts.push(zeros(full[self.axis] - self.end));
+        }
+        vec![Some(Var::concat(&parts, self.axis))]
+    }
+    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        first_tangent(t, "slice").slice(self.axis, self.start, self.end)
+    }
+}
+
+/// Joins its inputs along `axis`. VJP slices `ȳ` into the inputs' pieces;
+/// JVP concatenates the tangents (zeros where an input has none).
+#[derive(Clone, Debug)]
+pub struct Concat {
+    /// The axis joined along.
+    pub axis: usize,
+}
+
+impl<T: Real> Primitive<T> for Concat {
+    fn name(&self) -> String {
+        alloc::format!("concat[axis {}]", self.axis)
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        Tensor::concat(inputs, self.axis)
+    }
+    fn vjp<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        wanted: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        let mut start = 0;
+        x.iter()
+            .zip(wanted)
+            .map(|(part, &want)| {
+                let len = part.shape()[self.axis];
+                start += len;
+                want.then(|| g.slice(self.axis, start - len, start))
+            })
+            .collect()
+    }
+    fn jvp<'t>(&self, x: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        let tangents: Vec<Var<'t, T>> = x
+            .iter()
+            .zip(t)
+            .map(|(part, tangent)| {
+                tangent.unwrap_or_else(|| part.tape().constant(Tensor::zeros(&part.shape())))
+            })
+            .collect();
+        Var::concat(&tangents, self.axis)
+    }
+}
+
+/// Entries picked along `axis` by index (repeats allowed). VJP scatter-adds
+/// `ȳ` back to the picked places; JVP gathers the tangent.
+#[derive(Clone, Debug)]
+pub struct Gather {
+    /// The axis indexed along.
+    pub axis: usize,
+    /// The indices picked, in output order.
+    pub indices: Rc<[usize]>,
+}
+
+impl<T: Real> Primitive<T> for Gather {
+    fn name(&self) -> String {
+        alloc::format!("gather[axis {}, {:?}]", self.axis, self.indices)
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].gather(self.axis, &self.indices)
+    }
+    fn vjp<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        _: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        let size = x[0].shape()[self.axis];
+        let scatter = ScatterAdd {
+            axis: self.axis,
+            indices: Rc::clone(&self.indices),
+            size,
+        };
+        vec![Some(g.tape().apply(scatter, &[g]))]
+    }
+    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        let tangent = first_tangent(t, "gather");
+        tangent.tape().apply(self.clone(), &[tangent])
+    }
+}
+
+/// The adjoint of [`Gather`]: entry `indices[k]` of the output (of length
+/// `size` along `axis`) accumulates entry `k` of the input. VJP gathers `ȳ`;
+/// JVP scatter-adds the tangent.
+#[derive(Clone, Debug)]
+pub struct ScatterAdd {
+    /// The axis indexed along.
+    pub axis: usize,
+    /// Where each input entry goes.
+    pub indices: Rc<[usize]>,
+    /// The output's length along `axis`.
+    pub size: usize,
+}
+
+impl<T: Real> Primitive<T> for ScatterAdd {
+    fn name(&self) -> String {
+        alloc::format!(
+            "scatter_add[axis {}, {:?}, size {}]",
+            self.axis,
+            self.indices,
+            self.size
+        )
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        inputs[0].scatter_add(self.axis, &self.indices, self.size)
+    }
+    fn vjp<'t>(
+        &self,
+        _: &[Var<'t, T>],
+        _: Var<'t, T>,
+        g: Var<'t, T>,
+        _: &[bool],
+    ) -> Vec<Option<Var<'t, T>>> {
+        let gather = Gather {
+            axis: self.axis,
+            indices: Rc::clone(&self.indices),
+        };
+        vec![Some(g.tape().apply(gather, &[g]))]
+    }
+    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        let tangent = first_tangent(t, "scatter_add");
+        tangent.tape().apply(self.clone(), &[tangent])
+    }
+}
