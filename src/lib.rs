@@ -28,6 +28,8 @@
 extern crate alloc;
 
 pub mod error;
+pub mod model;
+pub mod random;
 pub mod real;
 pub mod tape;
 pub mod tensor;
