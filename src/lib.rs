@@ -29,6 +29,7 @@ extern crate alloc;
 
 pub mod error;
 pub mod model;
+pub mod objective;
 pub mod random;
 pub mod real;
 pub mod tape;

@@ -1,0 +1,284 @@
+//! Score-matching objectives: losses that fit an unnormalised density
+//! `p(x) = exp(-E(x)) / Z` without ever computing the partition function `Z`.
+//!
+//! Each objective is a function from a model, a batch `x` of shape `[B, d]`,
+//! optional per-sample weights and explicit randomness to a **scalar loss
+//! `Var`** on a tape. The loss is recorded like any other computation, so the
+//! parameter gradient is one call: `grad(loss, &params)`.
+//!
+//! | objective | model | per-sample loss ℓ(x) | derivative work |
+//! |-----------|-------|----------------------|-----------------|
+//! | [`exact_score_matching`] | energy | `-tr H + ½‖∇E‖²` | `d` HVPs |
+//! | [`exact_score_matching_score_model`] | score | `tr ∇s + ½‖s‖²` | `d` JVPs |
+//! | [`sliced_score_matching`] | energy | `-vᵀHv + ½(vᵀ∇E)²` | `M` HVPs |
+//! | [`sliced_score_matching_score_model`] | score | `vᵀ(∇s)v + ½(vᵀs)²` | `M` JVPs |
+//! | [`denoising_score_matching`] | energy | `½‖-∇E(x̃) + ε/σ‖²` | one gradient |
+//! | [`denoising_score_matching_score_model`] | score | `½‖s(x̃) + ε/σ‖²` | none |
+//! | [`denoising_score_matching_multilevel`] | σ-conditioned score | `½‖σ s(x̃, σ) + ε‖²` | none |
+//! | [`ratio_matching`] | energy on `{0,1}^d` | `Σⱼ sigmoid(E(x) - E(flipⱼ x))²` | one energy call on `B(d+1)` rows |
+//! | [`fisher_divergence`] | energy | `½‖-∇E - s_data‖²` | one gradient |
+//!
+//! Here `H = ∇²ₓE` and `s = -∇ₓE` (the binding sign conventions of the
+//! design notes), `v` a random projection with `E[vvᵀ] = I`, `x̃ = x + σε`.
+//!
+//! # Conventions
+//!
+//! - **Models as closures.** An energy is any `Fn(Var) -> Var` mapping a batch
+//!   `[B, d]` to energies `[B]`; a score model maps `[B, d]` to scores
+//!   `[B, d]`. Samples must not interact inside the closure (no batch
+//!   statistics): the objectives read per-sample derivatives off one batched
+//!   derivative of the summed energy.
+//! - **Reductions.** The batch loss is the mean over samples of per-sample
+//!   *sums* over dimensions (never a mean over dimensions). With weights
+//!   `w_b ≥ 0` it is the weighted mean `Σ w_b ℓ_b / Σ w_b`, so weights need not
+//!   be normalised and weighting every sample equally changes nothing.
+//! - **Projections** for sliced score matching have `E[vvᵀ] = I`; the sphere
+//!   variant is uniform on the sphere of radius `√d` (not the unit sphere), so
+//!   every variant estimates the exact loss itself, not the exact loss over `d`.
+//! - **Randomness** is always explicit: a generator ([`crate::random::Rng64`])
+//!   or the draws themselves as a tensor, so another implementation's numbers
+//!   can be reproduced exactly.
+//!
+//! # Errors
+//!
+//! Every objective returns a typed [`Error`](crate::Error) for bad data: an
+//! empty batch or a zero dimension ([`Error::Shape`]), NaN or infinite entries,
+//! negative or all-zero weights, `σ ≤ 0`, zero projections, non-binary data for
+//! ratio matching ([`Error::InvalidData`]), tensors whose shapes disagree with
+//! the batch or a model output of the wrong shape ([`Error::Shape`]), and a
+//! non-finite loss ([`Error::Numerical`]).
+//!
+//! # Examples
+//!
+//! ```
+//! use scoretape::model::{Activation, Energy, Model, MlpEnergy};
+//! use scoretape::objective::exact_score_matching;
+//! use scoretape::{grad, Tape, Tensor};
+//! let model = MlpEnergy::<f64>::new(2, &[8], Activation::Softplus, 0).unwrap();
+//! let x = Tensor::from_rows(&[vec![0.5, -1.0], vec![1.5, 0.2]]).unwrap();
+//! let tape = Tape::new();
+//! let params = model.params().record(&tape);
+//! let loss = exact_score_matching(&tape, &|x| model.energy(&params, x), &x, None).unwrap();
+//! let gradient = grad(loss, &params).unwrap(); // one tensor per parameter
+//! assert_eq!(gradient.len(), params.len());
+//! ```
+
+mod denoising;
+mod exact;
+mod fisher;
+mod ratio;
+mod sliced;
+
+pub use denoising::{
+    denoising_score_matching, denoising_score_matching_multilevel,
+    denoising_score_matching_score_model, tweedie_denoise, tweedie_denoise_energy,
+    tweedie_denoise_score_model, Noise, NoiseLevels,
+};
+pub use exact::{exact_score_matching, exact_score_matching_score_model};
+pub use fisher::{fisher_divergence, fisher_divergence_score_model};
+pub use ratio::{flip_each_bit, ratio_matching};
+pub use sliced::{
+    draw_projections, sliced_score_matching, sliced_score_matching_score_model, ProjectionKind,
+    Projections, SlicedVariant,
+};
+
+use crate::error::Error;
+use crate::real::Real;
+use crate::tape::{jvp, Tape, Var};
+use crate::tensor::Tensor;
+use alloc::format;
+
+/// An energy model as the objectives take it: a batch `[B, d]` to energies `[B]`.
+pub type EnergyFn<'a, 't, T> = &'a dyn Fn(Var<'t, T>) -> Var<'t, T>;
+
+/// A score model as the objectives take it: a batch `[B, d]` to scores `[B, d]`.
+pub type ScoreFn<'a, 't, T> = &'a dyn Fn(Var<'t, T>) -> Var<'t, T>;
+
+/// Checks a data batch: two-dimensional, non-empty, finite. Returns `(B, d)`.
+pub(crate) fn check_batch<T: Real>(x: &Tensor<T>, what: &str) -> Result<(usize, usize), Error> {
+    let [batch, dim] = x.shape()[..] else {
+        return Err(Error::Shape(format!(
+            "{what} must have shape [B, d], got {:?}",
+            x.shape()
+        )));
+    };
+    if batch == 0 || dim == 0 {
+        return Err(Error::Shape(format!(
+            "{what} is empty (shape {:?}); a loss needs at least one sample of dimension ≥ 1",
+            x.shape()
+        )));
+    }
+    check_finite(x, what)?;
+    Ok((batch, dim))
+}
+
+/// Checks that every entry is finite, naming the first that is not.
+pub(crate) fn check_finite<T: Real>(t: &Tensor<T>, what: &str) -> Result<(), Error> {
+    match t.data().iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::InvalidData(format!(
+            "{what} has a non-finite entry {} at {:?}",
+            t.data()[i].as_f64(),
+            unravel(t.shape(), i)
+        ))),
+    }
+}
+
+/// Checks that a tensor has exactly `shape`.
+pub(crate) fn check_shape<T: Real>(
+    t: &Tensor<T>,
+    shape: &[usize],
+    what: &str,
+) -> Result<(), Error> {
+    if t.shape() != shape {
+        return Err(Error::Shape(format!(
+            "{what} must have shape {shape:?}, got {:?}",
+            t.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a noise level: finite and strictly positive.
+pub(crate) fn check_sigma<T: Real>(sigma: T) -> Result<(), Error> {
+    if !(sigma.is_finite() && sigma > T::zero()) {
+        return Err(Error::InvalidData(format!(
+            "the noise level σ must be finite and > 0, got {}",
+            sigma.as_f64()
+        )));
+    }
+    Ok(())
+}
+
+/// The multi-index of flat position `i` in a row-major tensor of `shape`.
+pub(crate) fn unravel(shape: &[usize], mut i: usize) -> alloc::vec::Vec<usize> {
+    let mut index = alloc::vec![0; shape.len()];
+    for (slot, &n) in index.iter_mut().zip(shape).rev() {
+        *slot = i % n;
+        i /= n;
+    }
+    index
+}
+
+/// Checks per-sample weights: shape `[B]`, finite, non-negative, not all zero.
+fn check_weights<T: Real>(weights: &Tensor<T>, batch: usize) -> Result<(), Error> {
+    check_shape(weights, &[batch], "the weights")?;
+    check_finite(weights, "the weights")?;
+    if let Some(i) = weights.data().iter().position(|&w| w < T::zero()) {
+        return Err(Error::InvalidData(format!(
+            "weight {i} is negative ({})",
+            weights.data()[i].as_f64()
+        )));
+    }
+    if weights.sum() <= T::zero() {
+        return Err(Error::InvalidData(
+            "the weights sum to zero, so no sample counts".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The batch loss from per-sample losses `[B]`: their mean, or their weighted
+/// mean `Σ w_b ℓ_b / Σ w_b`. A loss that is not finite is an error rather
+/// than a number to optimise.
+pub(crate) fn reduce<'t, T: Real>(
+    tape: &'t Tape<T>,
+    per_sample: Var<'t, T>,
+    weights: Option<&Tensor<T>>,
+) -> Result<Var<'t, T>, Error> {
+    let loss = match weights {
+        None => per_sample.mean(),
+        Some(w) => (per_sample * tape.constant(w.clone())).sum() / w.sum(),
+    };
+    let value = loss.item();
+    if !value.is_finite() {
+        return Err(Error::Numerical(format!(
+            "the loss is not finite ({})",
+            value.as_f64()
+        )));
+    }
+    Ok(loss)
+}
+
+/// Validates the batch and the weights together. Returns `(B, d)`.
+pub(crate) fn check_inputs<T: Real>(
+    x: &Tensor<T>,
+    weights: Option<&Tensor<T>>,
+) -> Result<(usize, usize), Error> {
+    let (batch, dim) = check_batch(x, "the batch x")?;
+    if let Some(w) = weights {
+        check_weights(w, batch)?;
+    }
+    Ok((batch, dim))
+}
+
+/// Applies an energy closure and checks that it returns one energy per sample.
+pub(crate) fn energies<'t, T: Real>(
+    energy: EnergyFn<'_, 't, T>,
+    x: Var<'t, T>,
+    batch: usize,
+) -> Result<Var<'t, T>, Error> {
+    let e = energy(x);
+    if e.try_value()?.shape() != [batch] {
+        return Err(Error::Shape(format!(
+            "the energy must map a batch of {batch} samples to shape [{batch}], got {:?}",
+            e.shape()
+        )));
+    }
+    Ok(e)
+}
+
+/// Applies a score closure and checks that it returns one score per sample.
+pub(crate) fn scores<'t, T: Real>(
+    score: ScoreFn<'_, 't, T>,
+    x: Var<'t, T>,
+) -> Result<Var<'t, T>, Error> {
+    let s = score(x);
+    let (got, want) = (s.try_value()?.shape().to_vec(), x.shape());
+    if got != want {
+        return Err(Error::Shape(format!(
+            "the score must have the shape of its input {want:?}, got {got:?}"
+        )));
+    }
+    Ok(s)
+}
+
+/// Per-sample traces `tr ∂y_b/∂x_b`, shape `[B]`, of a batched map
+/// `y = f(x)` with `x, y` of shape `[B, d]` whose samples do not interact.
+///
+/// Forward sweep `j` pushes the tangent `eⱼ` into every sample at once and
+/// keeps column `j` of the result: `d` sweeps over what is already recorded
+/// (for `y = ∇E`, `d` Hessian-vector products over one recorded gradient).
+/// This is the one place the trace is computed, so a faster sweep (several
+/// tangents at once) replaces it here and nowhere else.
+pub(crate) fn batched_jacobian_trace<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+) -> Result<Var<'t, T>, Error> {
+    let shape = x.shape();
+    let (batch, dim) = (shape[0], shape[1]);
+    let mut trace: Option<Var<'t, T>> = None;
+    for j in 0..dim {
+        let e_j = Tensor::from_fn(&shape, |k| if k % dim == j { T::one() } else { T::zero() });
+        let column = jvp(&[y], &[x], &[x.tape().constant(e_j)])?[0];
+        let diagonal = column.slice(1, j, j + 1);
+        trace = Some(match trace {
+            Some(sum) => sum + diagonal,
+            None => diagonal,
+        });
+    }
+    Ok(match trace {
+        Some(t) => t.reshape(&[batch]),
+        None => x.tape().constant(Tensor::zeros(&[batch])),
+    })
+}
+
+/// Row sums `Σⱼ a_bj b_bj` of two `[B, d]` batches: per-sample dot products, `[B]`.
+pub(crate) fn row_dot<'t, T: Real>(a: Var<'t, T>, b: Var<'t, T>) -> Var<'t, T> {
+    (a * b).sum_axis(1)
+}
+
+/// Per-sample squared norms `‖a_b‖²`, `[B]`.
+pub(crate) fn row_norm2<T: Real>(a: Var<'_, T>) -> Var<'_, T> {
+    a.square().sum_axis(1)
+}
