@@ -7,9 +7,14 @@
 //! parameter gradient in the same order. Any closure `Fn(Var) -> Var` is an
 //! energy to the objectives, so a model of your own needs no trait at all.
 
+mod boltzmann;
+pub mod linalg;
 mod mlp;
+mod quadratic;
 
+pub use boltzmann::{Boltzmann, MAX_ENUMERATED_DIM};
 pub use mlp::{Activation, MlpEnergy};
+pub use quadratic::QuadraticEnergy;
 
 use crate::error::Error;
 use crate::real::Real;

@@ -1,0 +1,274 @@
+//! The quadratic (Gaussian) energy `E(x) = ½(x-μ)ᵀP(x-μ)`, with the precision
+//! `P` kept symmetric positive definite by its parametrisation.
+
+use super::linalg::{cholesky, from_f64, inverse, to_f64};
+use super::{Energy, Model, Params};
+use crate::error::Error;
+use crate::real::Real;
+use crate::tape::Var;
+use crate::tensor::Tensor;
+use alloc::format;
+use alloc::string::String;
+use num_traits::Float;
+
+/// The energy of a Gaussian `N(μ, P⁻¹)`: `E(x) = ½(x-μ)ᵀP(x-μ)`, so the score
+/// is `-P(x-μ)` and the Hessian in `x` is `P` everywhere.
+///
+/// The precision is never stored directly. It is `P = L Lᵀ` with `L`
+/// lower-triangular with a positive diagonal, built from an unconstrained
+/// `d×d` matrix `R`:
+///
+/// - `L_ij = R_ij` below the diagonal (`i > j`),
+/// - `L_ii = exp(R_ii)` on it,
+/// - `L_ij = 0` above it (the strictly-upper part of `R` is masked out, so it
+///   gets a zero gradient and never matters).
+///
+/// Every real `R` gives a symmetric positive definite `P`, so gradient descent
+/// on `R` can never leave the valid set. On the tape, `E(x) = ½‖(x-μ)ᵀL‖²`,
+/// which avoids forming `P`.
+///
+/// Parameters, in order: `mean` (`μ`, shape `[d]`) and `cholesky` (`R`, shape
+/// `[d, d]`).
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::model::{Energy, Model, QuadraticEnergy};
+/// use scoretape::{grad, Tape, Tensor};
+/// let p = Tensor::from_rows(&[vec![2.0, 1.0], vec![1.0, 3.0]]).unwrap();
+/// let model = QuadraticEnergy::<f64>::from_mean_precision(&Tensor::vector(&[1.0, 0.0]), &p).unwrap();
+/// let tape = Tape::new();
+/// let params = model.params().record(&tape);
+/// let x = tape.input(Tensor::from_rows(&[vec![2.0, 1.0]]).unwrap());
+/// let e = model.energy(&params, x);
+/// // x - μ = (1, 1): E = ½(2 + 1 + 1 + 3) = 3.5, ∇E = P(x-μ) = (3, 4)
+/// assert!((e.item() - 3.5).abs() < 1e-12);
+/// let g = grad(e.sum(), &[x]).unwrap()[0];
+/// assert!(g.value().max_abs_diff(&Tensor::from_rows(&[vec![3.0, 4.0]]).unwrap()) < 1e-12);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuadraticEnergy<T> {
+    dim: usize,
+    params: Params<T>,
+}
+
+/// Ones strictly below the diagonal of a `d×d` matrix, zeros elsewhere.
+fn strictly_lower_mask<T: Real>(d: usize) -> Tensor<T> {
+    Tensor::from_fn(
+        &[d, d],
+        |k| {
+            if k % d < k / d {
+                T::one()
+            } else {
+                T::zero()
+            }
+        },
+    )
+}
+
+/// `L` from the unconstrained `R`, on plain tensors (see [`QuadraticEnergy`]).
+fn factor_from_raw<T: Real>(raw: &Tensor<T>) -> Tensor<T> {
+    let d = raw.shape()[0];
+    Tensor::from_fn(&[d, d], |k| {
+        let (i, j) = (k / d, k % d);
+        match i.cmp(&j) {
+            core::cmp::Ordering::Greater => raw.data()[k],
+            core::cmp::Ordering::Equal => raw.data()[k].exp(),
+            core::cmp::Ordering::Less => T::zero(),
+        }
+    })
+}
+
+impl<T: Real> QuadraticEnergy<T> {
+    /// The standard Gaussian on `dim` dimensions: `μ = 0`, `P = I` (so `R = 0`).
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::Tensor;
+    /// let m = QuadraticEnergy::<f64>::new(3);
+    /// assert_eq!(m.precision(), Tensor::eye(3));
+    /// assert_eq!(m.mean(), Tensor::zeros(&[3]));
+    /// ```
+    pub fn new(dim: usize) -> Self {
+        let mut params = Params::new();
+        params.push("mean", Tensor::zeros(&[dim]));
+        params.push("cholesky", Tensor::zeros(&[dim, dim]));
+        QuadraticEnergy { dim, params }
+    }
+
+    /// The Gaussian with mean `μ` and precision `P`: factorises `P = L Lᵀ` and
+    /// stores `R` with `R_ij = L_ij` below the diagonal, `R_ii = ln L_ii`.
+    ///
+    /// `P` must be symmetric to within `√ε·max|P_ij|` (ε the machine epsilon
+    /// of `T`); its symmetric part `½(P + Pᵀ)` is the one factorised.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shape`] if `mean` is not `[d]` or `precision` not `[d, d]`;
+    /// [`Error::InvalidData`] if either has a non-finite entry, or `P` is not
+    /// symmetric, or not positive definite to working precision.
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::Tensor;
+    /// let p = Tensor::from_rows(&[vec![2.0, 0.5], vec![0.5, 1.0]]).unwrap();
+    /// let m = QuadraticEnergy::from_mean_precision(&Tensor::vector(&[1.0, -1.0]), &p).unwrap();
+    /// assert!(m.precision().max_abs_diff(&p) < 1e-14);
+    /// let not_pd = Tensor::from_rows(&[vec![1.0, 2.0], vec![2.0, 1.0]]).unwrap();
+    /// assert!(QuadraticEnergy::from_mean_precision(&Tensor::vector(&[0.0, 0.0]), &not_pd).is_err());
+    /// ```
+    pub fn from_mean_precision(mean: &Tensor<T>, precision: &Tensor<T>) -> Result<Self, Error> {
+        let [d] = *mean.shape() else {
+            return Err(Error::Shape(format!(
+                "the mean must be a vector [d], got shape {:?}",
+                mean.shape()
+            )));
+        };
+        if precision.shape() != [d, d] {
+            return Err(Error::Shape(format!(
+                "a mean of dimension {d} needs a precision [{d}, {d}], got shape {:?}",
+                precision.shape()
+            )));
+        }
+        if !mean.all_finite() || !precision.all_finite() {
+            return Err(Error::InvalidData(String::from(
+                "the mean or precision has a NaN or infinite entry",
+            )));
+        }
+        let p = to_f64(precision);
+        let tolerance = T::epsilon().sqrt().as_f64()
+            * p.data()
+                .iter()
+                .fold(0.0, |m, &v| Float::max(Float::abs(v), m));
+        let symmetric = Tensor::from_fn(&[d, d], |k| {
+            let (i, j) = (k / d, k % d);
+            0.5 * (p.get(&[i, j]) + p.get(&[j, i]))
+        });
+        if let Some(k) =
+            (0..d * d).find(|&k| Float::abs(p.data()[k] - symmetric.data()[k]) * 2.0 > tolerance)
+        {
+            return Err(Error::InvalidData(format!(
+                "the precision is not symmetric: entries ({}, {}) and ({1}, {0}) differ",
+                k / d,
+                k % d
+            )));
+        }
+        let l = cholesky(&symmetric).map_err(|e| {
+            Error::InvalidData(format!("the precision is not positive definite ({e})"))
+        })?;
+        let raw = Tensor::from_fn(&[d, d], |k| {
+            let (i, j) = (k / d, k % d);
+            if i == j {
+                Float::ln(l.data()[k])
+            } else {
+                l.data()[k]
+            }
+        });
+        let mut params = Params::new();
+        params.push("mean", mean.clone());
+        params.push("cholesky", from_f64(&raw));
+        Ok(QuadraticEnergy { dim: d, params })
+    }
+
+    /// The current mean `μ`, shape `[d]`.
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// assert_eq!(QuadraticEnergy::<f32>::new(2).mean().data(), &[0.0, 0.0]);
+    /// ```
+    pub fn mean(&self) -> Tensor<T> {
+        self.params.values()[0].clone()
+    }
+
+    /// The current factor `L` (lower-triangular, positive diagonal), shape
+    /// `[d, d]`, with `P = L Lᵀ`.
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::Tensor;
+    /// assert_eq!(QuadraticEnergy::<f64>::new(2).cholesky_factor(), Tensor::eye(2));
+    /// ```
+    pub fn cholesky_factor(&self) -> Tensor<T> {
+        factor_from_raw(&self.params.values()[1])
+    }
+
+    /// The current precision `P = L Lᵀ`, shape `[d, d]`: symmetric, and
+    /// positive definite in exact arithmetic.
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// use scoretape::Tensor;
+    /// let mut m = QuadraticEnergy::<f64>::new(2);
+    /// // R = [[ln 2, 0], [1, 0]] gives L = [[2, 0], [1, 1]], P = [[4, 2], [2, 2]]
+    /// m.params_mut().values_mut()[1] =
+    ///     Tensor::from_rows(&[vec![2f64.ln(), 0.0], vec![1.0, 0.0]]).unwrap();
+    /// let p = m.precision();
+    /// assert!(p.max_abs_diff(&Tensor::from_rows(&[vec![4.0, 2.0], vec![2.0, 2.0]]).unwrap()) < 1e-14);
+    /// ```
+    pub fn precision(&self) -> Tensor<T> {
+        let l = self.cholesky_factor();
+        l.matmul_t(&l, false, true)
+    }
+
+    /// The current covariance `P⁻¹`, shape `[d, d]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Numerical`] if `P` is singular to working precision (possible
+    /// only when a diagonal entry of `L` under- or overflows).
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::Tensor;
+    /// let p = Tensor::from_rows(&[vec![4.0, 0.0], vec![0.0, 0.5]]).unwrap();
+    /// let m = QuadraticEnergy::from_mean_precision(&Tensor::vector(&[0.0, 0.0]), &p).unwrap();
+    /// let c = m.covariance().unwrap();
+    /// assert!(c.max_abs_diff(&Tensor::from_rows(&[vec![0.25, 0.0], vec![0.0, 2.0]]).unwrap()) < 1e-14);
+    /// ```
+    pub fn covariance(&self) -> Result<Tensor<T>, Error> {
+        Ok(from_f64(&inverse(&to_f64(&self.precision()))?))
+    }
+}
+
+impl<T: Real> Model<T> for QuadraticEnergy<T> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn params(&self) -> &Params<T> {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut Params<T> {
+        &mut self.params
+    }
+}
+
+impl<T: Real> Energy<T> for QuadraticEnergy<T> {
+    /// `E(x_b) = ½‖(x_b - μ)ᵀL‖²` for each row of `x`.
+    ///
+    /// # Panics
+    ///
+    /// If `params` is not the two recorded parameters `[mean, cholesky]`, or
+    /// `x` is not `[B, d]`.
+    fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
+        let [mean, raw] = params else {
+            panic!(
+                "QuadraticEnergy::energy: expected the 2 recorded parameters [mean, cholesky], got {}",
+                params.len()
+            );
+        };
+        let d = self.dim;
+        let shape = x.shape();
+        assert!(
+            shape.len() == 2 && shape[1] == d,
+            "QuadraticEnergy::energy: x must be [B, {d}], got {shape:?}"
+        );
+        let tape = x.tape();
+        let below = tape.constant(strictly_lower_mask(d));
+        let eye = tape.constant(Tensor::eye(d));
+        // exp only of the masked diagonal, so large off-diagonal entries of R
+        // cannot overflow to ∞ and then turn into ∞·0 = NaN.
+        let l = *raw * below + (*raw * eye).exp() * eye;
+        let z = (x - *mean).matmul(l);
+        z.square().sum_axis(1) * T::cast(0.5)
+    }
+}
