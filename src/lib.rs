@@ -30,10 +30,12 @@ extern crate alloc;
 pub mod error;
 pub mod model;
 pub mod objective;
+pub mod optim;
 pub mod random;
 pub mod real;
 pub mod tape;
 pub mod tensor;
+pub mod train;
 
 pub use error::Error;
 pub use real::Real;
