@@ -152,21 +152,11 @@ impl<T: Real> MlpEnergy<T> {
                 "an MLP needs positive sizes, got input dimension {dim} and hidden widths {hidden:?}"
             )));
         }
-        let mut rng = seeded(seed);
         let mut widths = Vec::with_capacity(hidden.len() + 2);
         widths.push(dim);
         widths.extend_from_slice(hidden);
         widths.push(1);
-        let mut params = Params::new();
-        for (i, pair) in widths.windows(2).enumerate() {
-            let (fan_in, fan_out) = (pair[0], pair[1]);
-            let scale = 1.0 / num_traits::Float::sqrt(fan_in as f64);
-            let weight = Tensor::from_fn(&[fan_out, fan_in], |_| {
-                T::cast(scale * standard_normal(&mut rng))
-            });
-            params.push(format!("layers.{i}.weight"), weight);
-            params.push(format!("layers.{i}.bias"), Tensor::zeros(&[fan_out]));
-        }
+        let params = init_layers(&widths, seed);
         Ok(MlpEnergy {
             dim,
             activation,
@@ -194,41 +184,11 @@ impl<T: Real> MlpEnergy<T> {
         layers: Vec<(Tensor<T>, Tensor<T>)>,
         activation: Activation,
     ) -> Result<Self, Error> {
-        let Some(first) = layers.first() else {
-            return Err(Error::Shape(String::from(
-                "an MLP needs at least one layer",
+        let (dim, out, params) = params_from_layers(layers)?;
+        if out != 1 {
+            return Err(Error::Shape(format!(
+                "the last layer of an energy must have 1 output, it has {out}"
             )));
-        };
-        let dim = first.0.shape().get(1).copied().unwrap_or(0);
-        let mut expected_in = dim;
-        let mut params = Params::new();
-        let last = layers.len() - 1;
-        for (i, (weight, bias)) in layers.into_iter().enumerate() {
-            let [out, input] = weight.shape()[..] else {
-                return Err(Error::Shape(format!(
-                    "layer {i}: weight must be [out][in], got shape {:?}",
-                    weight.shape()
-                )));
-            };
-            if input != expected_in || input == 0 {
-                return Err(Error::Shape(format!(
-                    "layer {i}: weight takes {input} inputs but the previous layer gives {expected_in}"
-                )));
-            }
-            if bias.shape() != [out] {
-                return Err(Error::Shape(format!(
-                    "layer {i}: bias has shape {:?}, expected [{out}]",
-                    bias.shape()
-                )));
-            }
-            if i == last && out != 1 {
-                return Err(Error::Shape(format!(
-                    "the last layer of an energy must have 1 output, layer {i} has {out}"
-                )));
-            }
-            expected_in = out;
-            params.push(format!("layers.{i}.weight"), weight);
-            params.push(format!("layers.{i}.bias"), bias);
         }
         Ok(MlpEnergy {
             dim,
@@ -270,6 +230,68 @@ impl<T: Real> Model<T> for MlpEnergy<T> {
     fn params_mut(&mut self) -> &mut Params<T> {
         &mut self.params
     }
+}
+
+/// Freshly initialised parameters `layers.{i}.weight` (`[out, in]`, entries
+/// `~ N(0, 1/fan_in)`) and `layers.{i}.bias` (`[out]`, zeros) for an MLP with
+/// the given widths, input first and output last, drawn in that order from a
+/// ChaCha generator seeded with `seed`.
+pub(crate) fn init_layers<T: Real>(widths: &[usize], seed: u64) -> Params<T> {
+    let mut rng = seeded(seed);
+    let mut params = Params::new();
+    for (i, pair) in widths.windows(2).enumerate() {
+        let (fan_in, fan_out) = (pair[0], pair[1]);
+        let scale = 1.0 / num_traits::Float::sqrt(fan_in as f64);
+        let weight = Tensor::from_fn(&[fan_out, fan_in], |_| {
+            T::cast(scale * standard_normal(&mut rng))
+        });
+        params.push(format!("layers.{i}.weight"), weight);
+        params.push(format!("layers.{i}.bias"), Tensor::zeros(&[fan_out]));
+    }
+    params
+}
+
+/// Named parameters from given layers `(weight [out, in], bias [out])`, with
+/// the input width of the first layer and the output width of the last.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if there are no layers, a weight is not 2-D or takes no
+/// inputs, a bias does not match its weight, or consecutive layers do not chain.
+pub(crate) fn params_from_layers<T: Real>(
+    layers: Vec<(Tensor<T>, Tensor<T>)>,
+) -> Result<(usize, usize, Params<T>), Error> {
+    let Some(first) = layers.first() else {
+        return Err(Error::Shape(String::from(
+            "an MLP needs at least one layer",
+        )));
+    };
+    let dim = first.0.shape().get(1).copied().unwrap_or(0);
+    let mut expected_in = dim;
+    let mut params = Params::new();
+    for (i, (weight, bias)) in layers.into_iter().enumerate() {
+        let [out, input] = weight.shape()[..] else {
+            return Err(Error::Shape(format!(
+                "layer {i}: weight must be [out][in], got shape {:?}",
+                weight.shape()
+            )));
+        };
+        if input != expected_in || input == 0 {
+            return Err(Error::Shape(format!(
+                "layer {i}: weight takes {input} inputs but the previous layer gives {expected_in}"
+            )));
+        }
+        if bias.shape() != [out] {
+            return Err(Error::Shape(format!(
+                "layer {i}: bias has shape {:?}, expected [{out}]",
+                bias.shape()
+            )));
+        }
+        expected_in = out;
+        params.push(format!("layers.{i}.weight"), weight);
+        params.push(format!("layers.{i}.bias"), bias);
+    }
+    Ok((dim, expected_in, params))
 }
 
 /// The MLP forward pass on recorded parameters `[W_1, b_1, …, W_L, b_L]`:

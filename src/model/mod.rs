@@ -8,12 +8,16 @@
 //! energy to the objectives, so a model of your own needs no trait at all.
 
 mod boltzmann;
+mod exp_family;
 pub mod linalg;
 mod mlp;
+mod mlp_score;
 mod quadratic;
 
 pub use boltzmann::{Boltzmann, MAX_ENUMERATED_DIM};
+pub use exp_family::{closed_form_score_matching, ClosedFormFit, FeatureMap, LinearExpFamily};
 pub use mlp::{Activation, MlpEnergy};
+pub use mlp_score::MlpScore;
 pub use quadratic::QuadraticEnergy;
 
 use crate::error::Error;
