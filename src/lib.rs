@@ -33,6 +33,7 @@ pub mod objective;
 pub mod optim;
 pub mod random;
 pub mod real;
+pub mod sample;
 pub mod tape;
 pub mod tensor;
 pub mod train;
