@@ -37,6 +37,7 @@ pub mod sample;
 pub mod tape;
 pub mod tensor;
 pub mod train;
+pub mod workloads;
 
 pub use error::Error;
 pub use real::Real;
