@@ -27,7 +27,12 @@
 
 extern crate alloc;
 
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod data;
 pub mod error;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod model;
 pub mod objective;
 pub mod optim;

@@ -10,11 +10,13 @@
 //! records its own work on the same tape; the derivative is then an ordinary
 //! part of the graph and can be differentiated again, to any order.
 
+mod accumulate;
 pub mod ops;
 mod print;
 mod transform;
 mod var;
 
+pub use accumulate::GradAccumulator;
 pub use ops::{ElementwiseFn, Primitive};
 pub use transform::{
     batched_hessian_trace, grad, hessian, hessian_trace, hvp, hvp_reverse_over_reverse, jacobian,
@@ -266,7 +268,12 @@ impl<T: Real> Tape<T> {
     pub fn rewind(&self, mark: Mark) {
         let mut nodes = self.nodes.borrow_mut();
         if mark.0 < nodes.len() {
-            nodes.truncate(mark.0);
+            crate::tensor::release_pooled_memory();
+            for node in nodes.drain(mark.0..) {
+                if let Ok(value) = Rc::try_unwrap(node.value) {
+                    crate::tensor::recycle_buffer(value.into_vec());
+                }
+            }
             // Nodes recorded from now on get a new epoch, so stale handles to
             // the removed indices cannot alias them.
             self.epoch.set(self.epoch.get().wrapping_add(1));

@@ -65,15 +65,17 @@ fn sweep_span<T: Real>(ys: &[Var<'_, T>], xs: &[Var<'_, T>]) -> Result<(usize, u
     Ok((lo, hi))
 }
 
-/// For each node in `lo..=hi`: whether it depends on some x (`from_xs`) and
+/// For each node in `lo..=hi`: whether it depends on some x (`from_xs`; a
+/// node before `lo` counts as such when `depends_before_lo` says so) and
 /// whether some y depends on it (`to_ys`). Only nodes with both lie on a path
 /// from an x to a y, and only those are visited by a sweep.
-fn on_path<T: Real>(
+pub(crate) fn on_path<T: Real>(
     tape: &Tape<T>,
     lo: usize,
     hi: usize,
     xs: &[Var<'_, T>],
     ys: &[Var<'_, T>],
+    depends_before_lo: &dyn Fn(usize) -> bool,
 ) -> Vec<bool> {
     let n = hi - lo + 1;
     let nodes = tape.nodes();
@@ -87,7 +89,13 @@ fn on_path<T: Real>(
     }
     for i in lo..=hi {
         if !from_xs[i - lo] {
-            from_xs[i - lo] = parents_of(i).iter().any(|&p| p >= lo && from_xs[p - lo]);
+            from_xs[i - lo] = parents_of(i).iter().any(|&p| {
+                if p >= lo {
+                    from_xs[p - lo]
+                } else {
+                    depends_before_lo(p)
+                }
+            });
         }
     }
     let mut to_ys = vec![false; n];
@@ -109,6 +117,55 @@ fn on_path<T: Real>(
 /// A constant of zeros shaped like `like`: the derivative where nothing depends.
 fn zeros_like<'t, T: Real>(like: Var<'t, T>) -> Var<'t, T> {
     like.tape().constant(Tensor::zeros(&like.shape()))
+}
+
+/// Adds `value` into an optional running sum.
+fn accumulate<'t, T: Real>(slot: &mut Option<Var<'t, T>>, value: Var<'t, T>) {
+    *slot = Some(match *slot {
+        Some(sum) => sum + value,
+        None => value,
+    });
+}
+
+/// The reverse sweep itself: visits nodes `hi` down to `lo`, applying each
+/// VJP rule to the parents for which `is_relevant` holds. `seeds` are the
+/// starting cotangents (node index, cotangent). Cotangents for relevant
+/// parents recorded before `lo` are not propagated further but handed to
+/// `at_boundary`. Returns the cotangent of every node in `lo..=hi`.
+pub(crate) fn reverse_sweep<'t, T: Real>(
+    tape: &'t Tape<T>,
+    lo: usize,
+    hi: usize,
+    seeds: &[(usize, Var<'t, T>)],
+    is_relevant: &dyn Fn(usize) -> bool,
+    mut at_boundary: impl FnMut(usize, Var<'t, T>),
+) -> Vec<Option<Var<'t, T>>> {
+    let mut cotangent: Vec<Option<Var<'t, T>>> = vec![None; hi + 1 - lo];
+    for &(index, c) in seeds {
+        if index >= lo && is_relevant(index) {
+            accumulate(&mut cotangent[index - lo], c);
+        }
+    }
+    for i in (lo..=hi).rev() {
+        let Some(g) = cotangent[i - lo] else { continue };
+        let Some((primitive, parents)) = tape.op_of(i) else {
+            continue;
+        };
+        let wanted: Vec<bool> = parents.iter().map(|&p| is_relevant(p)).collect();
+        if !wanted.contains(&true) {
+            continue;
+        }
+        let inputs: Vec<Var<'t, T>> = parents.iter().map(|&p| tape.var_at(p)).collect();
+        let parent_cotangents = primitive.vjp(&inputs, tape.var_at(i), g, &wanted);
+        for ((&p, &want), c) in parents.iter().zip(&wanted).zip(parent_cotangents) {
+            match (want, c) {
+                (true, Some(c)) if p >= lo => accumulate(&mut cotangent[p - lo], c),
+                (true, Some(c)) => at_boundary(p, c),
+                _ => {}
+            }
+        }
+    }
+    cotangent
 }
 
 /// Reverse mode: the cotangents `x̄ = Σ_y (∂y/∂x)ᵀ ȳ` of `xs`, given a cotangent
@@ -150,40 +207,15 @@ pub fn vjp<'t, T: Real>(
         return Ok(xs.iter().map(|&x| zeros_like(x)).collect());
     }
     let (lo, hi) = sweep_span(ys, xs)?;
-    let relevant = on_path(tape, lo, hi, xs, ys);
+    let relevant = on_path(tape, lo, hi, xs, ys, &|_| false);
 
-    let mut cotangent: Vec<Option<Var<'t, T>>> = vec![None; hi - lo + 1];
-    let accumulate = |slot: &mut Option<Var<'t, T>>, value: Var<'t, T>| {
-        *slot = Some(match *slot {
-            Some(sum) => sum + value,
-            None => value,
-        });
-    };
-    for (y, &c) in ys.iter().zip(cotangents) {
-        if y.index() >= lo && relevant[y.index() - lo] {
-            accumulate(&mut cotangent[y.index() - lo], c);
-        }
-    }
-    for i in (lo..=hi).rev() {
-        let Some(g) = cotangent[i - lo] else { continue };
-        let Some((primitive, parents)) = tape.op_of(i) else {
-            continue;
-        };
-        let wanted: Vec<bool> = parents
-            .iter()
-            .map(|&p| p >= lo && relevant[p - lo])
-            .collect();
-        if !wanted.contains(&true) {
-            continue;
-        }
-        let inputs: Vec<Var<'t, T>> = parents.iter().map(|&p| tape.var_at(p)).collect();
-        let parent_cotangents = primitive.vjp(&inputs, tape.var_at(i), g, &wanted);
-        for ((&p, &want), c) in parents.iter().zip(&wanted).zip(parent_cotangents) {
-            if let (true, Some(c)) = (want, c) {
-                accumulate(&mut cotangent[p - lo], c);
-            }
-        }
-    }
+    let seeds: Vec<(usize, Var<'t, T>)> = ys
+        .iter()
+        .map(|y| y.index())
+        .zip(cotangents.iter().copied())
+        .collect();
+    let is_relevant = |p: usize| p >= lo && relevant[p - lo];
+    let cotangent = reverse_sweep(tape, lo, hi, &seeds, &is_relevant, |_, _| {});
     Ok(xs
         .iter()
         .map(|&x| cotangent[x.index() - lo].unwrap_or_else(|| zeros_like(x)))
@@ -262,7 +294,7 @@ pub fn jvp<'t, T: Real>(
         return Ok(ys.iter().map(|&y| zeros_like(y)).collect());
     }
     let (lo, hi) = sweep_span(ys, xs)?;
-    let relevant = on_path(tape, lo, hi, xs, ys);
+    let relevant = on_path(tape, lo, hi, xs, ys, &|_| false);
 
     let mut tangent: Vec<Option<Var<'t, T>>> = vec![None; hi - lo + 1];
     let mut is_x = vec![false; hi - lo + 1];

@@ -108,9 +108,11 @@ impl<T: Real> Tensor<T> {
     /// assert_eq!(t.data(), &[1.0, 2.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        let mut data = super::pool::take(self.data.len());
+        data.extend(self.data.iter().map(|&v| f(v)));
         Tensor {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|&v| f(v)).collect(),
+            data,
         }
     }
 
@@ -128,12 +130,8 @@ impl<T: Real> Tensor<T> {
     /// ```
     pub fn zip_map(&self, other: &Tensor<T>, f: impl Fn(T, T) -> T) -> Self {
         if self.shape == other.shape {
-            let data = self
-                .data
-                .iter()
-                .zip(&other.data)
-                .map(|(&a, &b)| f(a, b))
-                .collect();
+            let mut data = super::pool::take(self.data.len());
+            data.extend(self.data.iter().zip(&other.data).map(|(&a, &b)| f(a, b)));
             return Tensor {
                 shape: self.shape.clone(),
                 data,
@@ -170,7 +168,7 @@ impl<T: Real> Tensor<T> {
         if self.shape == shape {
             return self.clone();
         }
-        let mut data = Vec::with_capacity(numel(shape));
+        let mut data = super::pool::take(numel(shape));
         for_each_broadcast(&self.shape, shape, |_, j| data.push(self.data[j]));
         Tensor {
             shape: shape.to_vec(),

@@ -6,10 +6,13 @@
 
 mod elementwise;
 mod linalg;
+mod pool;
 mod reduce;
 mod structural;
 
 pub use elementwise::broadcast_shapes;
+pub(crate) use pool::give as recycle_buffer;
+pub use pool::release_pooled_memory;
 
 use crate::error::Error;
 use crate::real::Real;

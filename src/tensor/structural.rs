@@ -6,7 +6,6 @@
 
 use super::{numel, Tensor};
 use crate::real::Real;
-use alloc::vec::Vec;
 
 /// `(outer, length, inner)` of `shape` around `axis`.
 fn split_at_axis(shape: &[usize], axis: usize, what: &str) -> (usize, usize, usize) {
@@ -73,7 +72,7 @@ impl<T: Real> Tensor<T> {
             "slice: range {start}..{end} out of bounds for axis {axis} of shape {:?}",
             self.shape
         );
-        let mut data = Vec::with_capacity(outer * (end - start) * inner);
+        let mut data = super::pool::take(outer * (end - start) * inner);
         for o in 0..outer {
             let base = o * len * inner;
             data.extend_from_slice(&self.data[base + start * inner..base + end * inner]);
@@ -115,7 +114,7 @@ impl<T: Real> Tensor<T> {
             );
             total += p.shape[axis];
         }
-        let mut data = Vec::with_capacity(outer * total * inner);
+        let mut data = super::pool::take(outer * total * inner);
         for o in 0..outer {
             for p in parts {
                 let chunk = p.shape[axis] * inner;
@@ -147,7 +146,7 @@ impl<T: Real> Tensor<T> {
                 self.shape
             );
         }
-        let mut data = Vec::with_capacity(outer * indices.len() * inner);
+        let mut data = super::pool::take(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
                 let start = (o * len + i) * inner;

@@ -1,0 +1,164 @@
+//! Checkpoints of `scoretape fit`: the model, the fit's state (step count,
+//! optimiser buffers, validation bookkeeping) and the settings that must not
+//! change on `--resume`, as one JSON file written atomically.
+//!
+//! Numbers are written in shortest round-trip form and read back exactly, so
+//! a resumed fit continues from bit-identical values.
+//!
+//! ```json
+//! {"format": "scoretape-checkpoint", "version": 1,
+//!  "settings": {"objective": "ssm", "seed": 0, …},
+//!  "state": {"step": 200, "optimizer": {"steps": 200, "buffers": [{"shape": [2], "data": [..]}, …]},
+//!            "last_validation": 0.5, "best_validation": 0.4, "epochs_since_best": 1,
+//!            "epoch_loss_sum": 3.25},
+//!  "model": {…the model file…}}
+//! ```
+
+use super::error::CliError;
+use crate::io::{model_from_json, model_to_json, write_atomic, AnyModel, FileError};
+use crate::optim::OptimizerState;
+use crate::tensor::Tensor;
+use crate::train::FitState;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+const FORMAT: &str = "scoretape-checkpoint";
+const VERSION: u64 = 1;
+
+/// What a checkpoint holds.
+pub(crate) struct Checkpoint {
+    /// The settings that a resumed fit must share (objective, seed, …).
+    pub settings: Map<String, Value>,
+    pub state: FitState<f64>,
+    pub model: AnyModel,
+}
+
+pub(crate) fn save(path: &Path, checkpoint: &Checkpoint) -> Result<(), CliError> {
+    let model =
+        model_to_json(&checkpoint.model).map_err(|e| FileError::new(path, e.to_string()))?;
+    let state = &checkpoint.state;
+    // JSON has no NaN: it would be written as null and the resume would fail.
+    if !state.optimizer.buffers.iter().all(Tensor::all_finite) || !state.epoch_loss_sum.is_finite()
+    {
+        return Err(FileError::new(path, "the optimiser state is not finite").into());
+    }
+    let buffers: Vec<Value> = state
+        .optimizer
+        .buffers
+        .iter()
+        .map(|t| json!({"shape": t.shape(), "data": t.data()}))
+        .collect();
+    let value = json!({
+        "format": FORMAT,
+        "version": VERSION,
+        "settings": checkpoint.settings,
+        "state": {
+            "step": state.step,
+            "optimizer": {"steps": state.optimizer.steps, "buffers": buffers},
+            "last_validation": state.last_validation,
+            "best_validation": state.best_validation,
+            "epochs_since_best": state.epochs_since_best,
+            "epoch_loss_sum": state.epoch_loss_sum,
+        },
+        "model": model,
+    });
+    Ok(write_atomic(path, format!("{value}\n").as_bytes())?)
+}
+
+pub(crate) fn load(path: &Path) -> Result<Checkpoint, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        FileError::new(
+            path,
+            format!("cannot read the checkpoint to resume from: {e}"),
+        )
+    })?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| FileError::at_line(path, e.line(), format!("invalid JSON: {e}")))?;
+    parse(&value).map_err(|m| FileError::new(path, m).into())
+}
+
+fn parse(value: &Value) -> Result<Checkpoint, String> {
+    if value["format"] != FORMAT {
+        return Err(format!(
+            "not a scoretape checkpoint (\"format\" is not {FORMAT:?})"
+        ));
+    }
+    if value["version"] != VERSION {
+        return Err(format!(
+            "unsupported checkpoint version {} (this program reads version {VERSION})",
+            value["version"]
+        ));
+    }
+    let settings = value["settings"]
+        .as_object()
+        .ok_or("missing \"settings\"")?
+        .clone();
+    let model = model_from_json(&value["model"]).map_err(|e| format!("model: {e}"))?;
+    let s = &value["state"];
+    let whole = |key: &str| {
+        s[key]
+            .as_u64()
+            .ok_or_else(|| format!("state.{key} must be a whole number"))
+    };
+    let optional = |key: &str| match &s[key] {
+        Value::Null => Ok(None),
+        v => v
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| format!("state.{key} must be a number or null")),
+    };
+    let buffers = s["optimizer"]["buffers"]
+        .as_array()
+        .ok_or("state.optimizer.buffers must be an array")?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| buffer(b).map_err(|e| format!("state.optimizer.buffers[{i}]: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let state = FitState {
+        step: whole("step")?,
+        optimizer: OptimizerState {
+            steps: s["optimizer"]["steps"]
+                .as_u64()
+                .ok_or("state.optimizer.steps must be a whole number")?,
+            buffers,
+        },
+        last_validation: optional("last_validation")?,
+        best_validation: optional("best_validation")?,
+        epochs_since_best: whole("epochs_since_best")?,
+        epoch_loss_sum: s["epoch_loss_sum"]
+            .as_f64()
+            .ok_or("state.epoch_loss_sum must be a number")?,
+    };
+    Ok(Checkpoint {
+        settings,
+        state,
+        model,
+    })
+}
+
+fn buffer(value: &Value) -> Result<Tensor<f64>, String> {
+    let shape: Vec<usize> = value["shape"]
+        .as_array()
+        .ok_or("missing shape")?
+        .iter()
+        .map(|v| v.as_u64().map(|n| n as usize).ok_or("bad shape"))
+        .collect::<Result<_, _>>()?;
+    let data: Vec<f64> = value["data"]
+        .as_array()
+        .ok_or("missing data")?
+        .iter()
+        .map(|v| v.as_f64().ok_or("data must be numbers"))
+        .collect::<Result<_, _>>()?;
+    Tensor::from_vec(&shape, data).map_err(|e| e.to_string())
+}
+
+/// The first setting that differs between a checkpoint and this run, if any.
+pub(crate) fn first_difference(
+    saved: &Map<String, Value>,
+    now: &Map<String, Value>,
+) -> Option<(String, Value, Value)> {
+    now.iter().find_map(|(key, value)| {
+        let old = saved.get(key).cloned().unwrap_or(Value::Null);
+        (old != *value).then(|| (key.clone(), old, value.clone()))
+    })
+}

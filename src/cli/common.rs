@@ -1,0 +1,155 @@
+//! Helpers every subcommand shares: reading data and models with checks that
+//! name the file, parsing argument values, and writing results.
+
+use super::error::CliError;
+use crate::io::{self, AnyModel};
+use crate::tensor::Tensor;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A data set read from a CSV file, remembering where each row came from.
+pub(crate) struct Dataset {
+    pub path: PathBuf,
+    pub x: Tensor<f64>,
+    /// The file line of each row.
+    pub lines: Vec<usize>,
+}
+
+impl Dataset {
+    pub fn read(path: &Path) -> Result<Self, CliError> {
+        let table = io::read_table::<f64>(path)?;
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            x: table.data,
+            lines: table.lines,
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.x.shape()[1]
+    }
+
+    pub fn len(&self) -> usize {
+        self.x.shape()[0]
+    }
+
+    /// An error pointing at row `row` of the file.
+    pub fn error_at(&self, row: usize, message: impl Into<String>) -> CliError {
+        io::FileError::at_line(&self.path, self.lines[row], message).into()
+    }
+
+    /// Checks that the data has the model's dimension.
+    pub fn check_dim(&self, model: &AnyModel, model_path: &Path) -> Result<(), CliError> {
+        if self.dim() != model.dim() {
+            return Err(CliError::data(format!(
+                "{}: data has {} column{} but the model {} takes {}",
+                self.path.display(),
+                self.dim(),
+                if self.dim() == 1 { "" } else { "s" },
+                model_path.display(),
+                model.dim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that every entry is 0 or 1 (for ratio matching).
+    pub fn check_binary(&self, why: &str) -> Result<(), CliError> {
+        let d = self.dim();
+        match self.x.data().iter().position(|&v| v != 0.0 && v != 1.0) {
+            Some(k) => Err(self.error_at(
+                k / d,
+                format!(
+                    "field {} is {}, but {why} needs binary (0/1) data",
+                    k % d + 1,
+                    self.x.data()[k]
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Reads a model file.
+pub(crate) fn load_model(path: &Path) -> Result<AnyModel, CliError> {
+    Ok(io::load_model(path)?)
+}
+
+/// clap value parser: a finite number > 0.
+pub(crate) fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        Ok(_) => Err("must be a positive finite number".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}
+
+/// clap value parser: an integer ≥ 1.
+pub(crate) fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err("must be a whole number ≥ 1".into()),
+    }
+}
+
+/// clap value parser: hidden widths such as `64,64` (possibly empty for none).
+pub(crate) fn widths(text: &str) -> Result<Vec<usize>, String> {
+    if text.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    text.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(v) if v >= 1 => Ok(v),
+            _ => Err(format!("{w:?} is not a width ≥ 1 (expected e.g. 64,64)")),
+        })
+        .collect()
+}
+
+/// Writes samples as CSV to `out`, or to standard output without it.
+pub(crate) fn write_samples(out: Option<&Path>, x: &Tensor<f64>) -> Result<(), CliError> {
+    match out {
+        Some(path) => Ok(io::write_csv(path, x)?),
+        None => {
+            if !x.all_finite() {
+                return Err(CliError::data(
+                    "the result has NaN or infinite values (try a smaller step size)",
+                ));
+            }
+            print_stdout(&io::to_csv_string(x))
+        }
+    }
+}
+
+/// Prints to standard output, turning a closed pipe into an error rather
+/// than a panic.
+pub(crate) fn print_stdout(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::data(format!("cannot write to standard output: {e}")))
+}
+
+/// Prints a JSON value on one line.
+pub(crate) fn print_json(value: &Value) -> Result<(), CliError> {
+    print_stdout(&format!("{value}\n"))
+}
+
+/// A tensor as JSON: a vector as an array, a matrix as an array of rows.
+///
+/// Errors if an entry is not finite, since JSON cannot hold it.
+pub(crate) fn tensor_json(t: &Tensor<f64>, what: &str) -> Result<Value, CliError> {
+    if !t.all_finite() {
+        return Err(CliError::data(format!(
+            "the {what} has NaN or infinite values"
+        )));
+    }
+    Ok(match t.shape() {
+        [_, columns] => t
+            .data()
+            .chunks((*columns).max(1))
+            .map(|row| row.iter().copied().collect::<Value>())
+            .collect(),
+        _ => t.data().iter().copied().collect(),
+    })
+}

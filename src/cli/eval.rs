@@ -1,0 +1,264 @@
+//! `scoretape eval`: an objective's loss (and its parameter gradient) on a
+//! data set, or a per-sample quantity of the model (energy, score, ∇x E,
+//! Hessian-vector products, Hessian traces), printed as one JSON line.
+//!
+//! With the projections and the noise given as CSV files the numbers depend on
+//! nothing random, so another implementation can reproduce them exactly.
+
+use super::common::{at_least_one, load_model, positive, print_json, tensor_json, Dataset};
+use super::error::CliError;
+use super::objective::{
+    check_model, record_loss, Draws, ObjectiveName, ObjectiveSettings, ProjectionArg,
+};
+use crate::io::{layout_json, AnyModel};
+use crate::random::seeded;
+use crate::tape::{batched_hessian_trace, grad, hvp, Tape};
+use crate::tensor::Tensor;
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Options of `scoretape eval`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// The model file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// The data (CSV, one sample per row).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Evaluate this objective's loss (mean over the data).
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "quantity",
+        conflicts_with = "quantity"
+    )]
+    pub objective: Option<ObjectiveName>,
+    /// Evaluate this per-sample quantity instead of a loss.
+    #[arg(long, value_enum)]
+    pub quantity: Option<Quantity>,
+    /// Sliced objectives: the projections as CSV with d columns, one row per
+    /// sample per projection, sample-major (rows b·M .. b·M+M-1 are the M
+    /// projections of sample b). Without it they are drawn from --seed.
+    #[arg(long, value_name = "FILE")]
+    pub projections: Option<PathBuf>,
+    /// Sliced objectives without --projections: projections per sample.
+    #[arg(long, value_name = "M", value_parser = at_least_one, default_value_t = 1)]
+    pub num_projections: usize,
+    /// Sliced objectives without --projections: their distribution.
+    #[arg(long, value_enum, default_value_t = ProjectionArg::Gaussian)]
+    pub projection_kind: ProjectionArg,
+    /// dsm: the standard-normal noise ε as CSV, one row per sample (x̃ = x + σε).
+    /// Without it the noise is drawn from --seed.
+    #[arg(long, value_name = "FILE")]
+    pub noise: Option<PathBuf>,
+    /// dsm: the noise level σ > 0.
+    #[arg(long, value_parser = positive, default_value_t = 0.1)]
+    pub sigma: f64,
+    /// The seed of draws not given as files.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also print the loss's gradient with respect to the parameters, in the
+    /// model file's layout.
+    #[arg(long, requires = "objective")]
+    pub grad: bool,
+    /// --quantity hvp: the vectors v, one row per sample (H(x_b) v_b).
+    #[arg(long, value_name = "FILE")]
+    pub vectors: Option<PathBuf>,
+}
+
+/// A per-sample quantity of an energy model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Quantity {
+    /// E(x_b), one number per sample.
+    Energy,
+    /// The score s(x_b) = -∇x E(x_b), one row per sample.
+    Score,
+    /// ∇x E(x_b), one row per sample.
+    Grad,
+    /// H(x_b) v_b with v_b from --vectors, one row per sample.
+    Hvp,
+    /// tr H(x_b), one number per sample.
+    Trace,
+}
+
+impl Quantity {
+    fn name(self) -> &'static str {
+        match self {
+            Quantity::Energy => "energy",
+            Quantity::Score => "score",
+            Quantity::Grad => "grad",
+            Quantity::Hvp => "hvp",
+            Quantity::Trace => "trace",
+        }
+    }
+}
+
+/// Runs `scoretape eval`.
+pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
+    let model = load_model(&args.model)?;
+    let data = Dataset::read(&args.data)?;
+    data.check_dim(&model, &args.model)?;
+    let output = match (args.objective, args.quantity) {
+        (Some(objective), _) => evaluate_loss(args, objective, &model, &data)?,
+        (None, Some(quantity)) => evaluate_quantity(args, quantity, &model, &data)?,
+        (None, None) => return Err(CliError::usage("give --objective or --quantity")),
+    };
+    print_json(&output)
+}
+
+fn evaluate_loss(
+    args: &EvalArgs,
+    objective: ObjectiveName,
+    model: &AnyModel,
+    data: &Dataset,
+) -> Result<Value, CliError> {
+    check_model(objective, model)?;
+    if objective == ObjectiveName::Rm {
+        data.check_binary("ratio matching")?;
+    }
+    let projections = match &args.projections {
+        Some(path) => Some(read_projections(path, data)?),
+        None => None,
+    };
+    let noise = match &args.noise {
+        Some(path) => Some(read_per_sample(path, data, "noise")?),
+        None => None,
+    };
+    let settings = ObjectiveSettings {
+        name: objective,
+        projections: args.num_projections,
+        projection_kind: args.projection_kind,
+        sigma: args.sigma,
+    };
+    let mut rng = seeded(args.seed);
+    let tape = Tape::new();
+    let params = model.params().record(&tape);
+    let draws = Draws::Given {
+        projections: projections.as_ref(),
+        noise: noise.as_ref(),
+        rng: &mut rng,
+    };
+    let loss = record_loss(&settings, model, &tape, &params, &data.x, draws)?;
+    let value = loss.item();
+    if !value.is_finite() {
+        return Err(CliError::data(format!("the loss is {value}")));
+    }
+    let mut out = json!({"objective": objective.name(), "loss": value});
+    if args.grad {
+        let gradients: Vec<Tensor<f64>> = grad(loss, &params)?
+            .iter()
+            .map(|g| (*g.value()).clone())
+            .collect();
+        if gradients.iter().any(|g| !g.all_finite()) {
+            return Err(CliError::data("the gradient has NaN or infinite values"));
+        }
+        out["grad"] = layout_json(model.params().names(), &gradients);
+    }
+    Ok(out)
+}
+
+/// Reads sample-major projections (`[B·M, d]`) into the objectives' layout
+/// `[M, B, d]`.
+fn read_projections(path: &std::path::Path, data: &Dataset) -> Result<Tensor<f64>, CliError> {
+    let v = Dataset::read(path)?;
+    let (rows, batch, d) = (v.len(), data.len(), data.dim());
+    if v.dim() != d {
+        return Err(v.error_at(
+            0,
+            format!(
+                "a projection has {} fields, but the data has dimension {d}",
+                v.dim()
+            ),
+        ));
+    }
+    if rows % batch != 0 {
+        return Err(CliError::data(format!(
+            "{}: {rows} rows is not a multiple of the {batch} samples in {} \
+             (one row per sample per projection, sample-major)",
+            path.display(),
+            data.path.display()
+        )));
+    }
+    let count = rows / batch;
+    // Row b·M + m of the file is v[m, b].
+    let sample_major = v.x.reshape(&[batch, count, d]);
+    let mut out = Vec::with_capacity(rows * d);
+    for m in 0..count {
+        for b in 0..batch {
+            let start = (b * count + m) * d;
+            out.extend_from_slice(&sample_major.data()[start..start + d]);
+        }
+    }
+    Ok(Tensor::from_vec(&[count, batch, d], out)?)
+}
+
+/// Reads a CSV with one row per sample of `data` (noise or vectors).
+fn read_per_sample(
+    path: &std::path::Path,
+    data: &Dataset,
+    what: &str,
+) -> Result<Tensor<f64>, CliError> {
+    let v = Dataset::read(path)?;
+    if v.dim() != data.dim() {
+        return Err(v.error_at(
+            0,
+            format!(
+                "the {what} has {} fields per row, but the data has dimension {}",
+                v.dim(),
+                data.dim()
+            ),
+        ));
+    }
+    if v.len() != data.len() {
+        return Err(CliError::data(format!(
+            "{}: {} rows of {what}, but {} has {} samples (one row per sample)",
+            path.display(),
+            v.len(),
+            data.path.display(),
+            data.len()
+        )));
+    }
+    Ok(v.x)
+}
+
+fn evaluate_quantity(
+    args: &EvalArgs,
+    quantity: Quantity,
+    model: &AnyModel,
+    data: &Dataset,
+) -> Result<Value, CliError> {
+    let energy_model = model.as_energy().ok_or_else(|| {
+        CliError::data(format!(
+            "quantity {} needs an energy model, but the model is {}",
+            quantity.name(),
+            model.kind()
+        ))
+    })?;
+    let vectors = match (quantity, &args.vectors) {
+        (Quantity::Hvp, Some(path)) => Some(read_per_sample(path, data, "vectors")?),
+        (Quantity::Hvp, None) => {
+            return Err(CliError::usage(
+                "--quantity hvp needs --vectors FILE (one vector per sample)",
+            ))
+        }
+        _ => None,
+    };
+    let tape = Tape::new();
+    let params = model.params().record(&tape);
+    let x = tape.input(data.x.clone());
+    let energy = energy_model.energy(&params, x);
+    let values = match quantity {
+        Quantity::Energy => energy,
+        Quantity::Grad => grad(energy.sum(), &[x])?[0],
+        Quantity::Score => -grad(energy.sum(), &[x])?[0],
+        Quantity::Hvp => {
+            let v = tape.constant(vectors.expect("read above for hvp"));
+            hvp(energy.sum(), x, v)?
+        }
+        Quantity::Trace => batched_hessian_trace(energy.sum(), x)?,
+    };
+    let values = tensor_json(&values.value(), quantity.name())?;
+    Ok(json!({"quantity": quantity.name(), "values": values}))
+}

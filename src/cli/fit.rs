@@ -1,0 +1,333 @@
+//! `scoretape fit`: fits a model to CSV data by a score-matching objective
+//! with Adam, with a progress display, optional atomic checkpoints every N
+//! updates, and `--resume` from the last checkpoint to bit-identical results.
+//!
+//! Checkpointing works because a fit resumed from a saved state continues
+//! exactly as an uninterrupted one (see [`crate::train::resume`]): the fit
+//! runs in segments that end at each checkpoint step.
+
+use super::checkpoint::{self, Checkpoint};
+use super::common::{at_least_one, positive, widths, Dataset};
+use super::error::CliError;
+use super::log::{format_log, read_log, LogRow};
+use super::objective::{
+    check_model, record_loss, Draws, ObjectiveName, ObjectiveSettings, ProjectionArg,
+};
+use super::progress::Progress;
+use crate::error::Error;
+use crate::io::{save_model, write_atomic, AnyModel};
+use crate::model::{Activation, Boltzmann, MlpEnergy, QuadraticEnergy};
+use crate::optim::Adam;
+use crate::random::Rng64;
+use crate::tape::{Tape, Var};
+use crate::tensor::Tensor;
+use crate::train::{resume, Budget, Event, FitConfig, FitState, StopReason};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+/// The model to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// An MLP energy (see --hidden, --activation).
+    Mlp,
+    /// A Gaussian energy ½(x-μ)ᵀP(x-μ), starting from μ = 0, P = I.
+    Quadratic,
+    /// A fully visible Boltzmann machine for binary data, starting at zero.
+    Boltzmann,
+}
+
+/// Options of `scoretape fit`.
+#[derive(Args, Debug, Clone)]
+pub struct FitArgs {
+    /// The training data (CSV, one sample per row).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The objective to minimise.
+    #[arg(long, value_enum)]
+    pub objective: ObjectiveName,
+    /// The model to fit.
+    #[arg(long, value_enum, default_value_t = ModelArg::Mlp)]
+    pub model: ModelArg,
+    /// mlp: hidden layer widths, comma-separated.
+    #[arg(long, default_value = "64,64")]
+    pub hidden: String,
+    /// mlp: the activation (softplus, tanh, silu or elu).
+    #[arg(long, default_value = "softplus")]
+    pub activation: String,
+    /// Passes over the training data (default 50 when --steps is not given).
+    #[arg(long, value_name = "N", conflicts_with = "steps")]
+    pub epochs: Option<u64>,
+    /// Updates in total, counting those before a --resume.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Samples per minibatch.
+    #[arg(long, value_parser = at_least_one, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, value_parser = positive, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// The seed of the initialisation, the validation split, the minibatch
+    /// order and the objective's random draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sliced objectives: random projections per sample.
+    #[arg(long, value_name = "M", value_parser = at_least_one, default_value_t = 1)]
+    pub projections: usize,
+    /// Sliced objectives: the distribution of the projections.
+    #[arg(long, value_enum, default_value_t = ProjectionArg::Gaussian)]
+    pub projection_kind: ProjectionArg,
+    /// dsm: the noise level σ > 0.
+    #[arg(long, value_parser = positive, default_value_t = 0.1)]
+    pub sigma: f64,
+    /// The fraction of the data held out to report a validation loss.
+    #[arg(long, default_value_t = 0.1)]
+    pub validation: f64,
+    /// Stop when the validation loss has not improved for this many epochs.
+    #[arg(long, value_name = "EPOCHS")]
+    pub patience: Option<u64>,
+    /// Write a checkpoint every N updates (and at the end).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub checkpoint_every: Option<usize>,
+    /// The checkpoint file (default: the --out file with .checkpoint.json added).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint instead of starting afresh.
+    #[arg(long)]
+    pub resume: bool,
+    /// Write the training log (CSV: step,epoch,loss,validation_loss) here.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// No progress display.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Where to write the fitted model (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+impl FitArgs {
+    fn checkpoint_path(&self) -> Option<PathBuf> {
+        if let Some(path) = &self.checkpoint {
+            return Some(path.clone());
+        }
+        if self.checkpoint_every.is_none() && !self.resume {
+            return None;
+        }
+        let mut name = self.out.clone().into_os_string();
+        name.push(".checkpoint.json");
+        Some(PathBuf::from(name))
+    }
+
+    fn objective(&self) -> ObjectiveSettings {
+        ObjectiveSettings {
+            name: self.objective,
+            projections: self.projections,
+            projection_kind: self.projection_kind,
+            sigma: self.sigma,
+        }
+    }
+
+    /// The settings a resumed fit must share with the fit that wrote the
+    /// checkpoint, for the result to be the same as an uninterrupted fit.
+    fn fixed_settings(&self, data: &Dataset) -> Map<String, Value> {
+        let value = json!({
+            "objective": self.objective.name(),
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "seed": self.seed,
+            "projections": self.projections,
+            "projection_kind": format!("{:?}", self.projection_kind).to_lowercase(),
+            "sigma": self.sigma,
+            "validation": self.validation,
+            "data_rows": data.len(),
+            "data_columns": data.dim(),
+        });
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!("json! of an object"),
+        }
+    }
+}
+
+/// Runs `scoretape fit`.
+pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
+    let data = Dataset::read(&args.data)?;
+    if args.objective == ObjectiveName::Rm {
+        data.check_binary("ratio matching")?;
+    }
+    let config = FitConfig {
+        batch_size: args.batch_size,
+        budget: match (args.steps, args.epochs) {
+            (Some(steps), _) => Budget::Steps(steps),
+            (None, epochs) => Budget::Epochs(epochs.unwrap_or(50)),
+        },
+        validation_fraction: args.validation,
+        patience: args.patience,
+        seed: args.seed,
+        ..FitConfig::default()
+    };
+    config
+        .validate()
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let settings = args.fixed_settings(&data);
+    let checkpoint_path = args.checkpoint_path();
+    let (mut model, mut state, mut log) = if args.resume {
+        let path = checkpoint_path
+            .as_deref()
+            .expect("--resume has a checkpoint path");
+        resume_from(path, &settings, args.log.as_deref())?
+    } else {
+        (new_model(args, data.dim())?, FitState::fresh(), Vec::new())
+    };
+    check_model(args.objective, &model)?;
+    data.check_dim(&model, checkpoint_path.as_deref().unwrap_or(&args.out))?;
+
+    let objective = args.objective();
+    let structure = model.clone();
+    let mut loss = loss_function(&objective, &structure);
+    let mut optimizer = Adam::new(args.lr);
+    let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet);
+    loop {
+        let next_checkpoint = args
+            .checkpoint_every
+            .map(|every| (state.step / every as u64 + 1) * every as u64);
+        let callback = |event: Event<f64>| {
+            progress.update(&event);
+            match event {
+                Event::Step(r) => log.push(LogRow {
+                    step: r.step,
+                    epoch: r.epoch + 1,
+                    loss: r.loss,
+                    validation_loss: None,
+                }),
+                Event::Epoch(r) => {
+                    if let Some(last) = log.last_mut() {
+                        last.validation_loss = r.validation_loss;
+                    }
+                }
+            }
+            let step = match event {
+                Event::Step(r) => r.step,
+                Event::Epoch(r) => r.step,
+            };
+            if next_checkpoint == Some(step) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let outcome = resume(
+            model.params_mut(),
+            &mut optimizer,
+            &data.x,
+            &config,
+            state,
+            &mut loss,
+            callback,
+        );
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                progress.finish();
+                return Err(fit_error(e, &data));
+            }
+        };
+        state = outcome.state;
+        if let Some(path) = &checkpoint_path {
+            let saved = Checkpoint {
+                settings: settings.clone(),
+                state: state.clone(),
+                model: model.clone(),
+            };
+            checkpoint::save(path, &saved)?;
+        }
+        if let Some(path) = &args.log {
+            write_atomic(path, format_log(&log).as_bytes())?;
+        }
+        if outcome.stop != StopReason::Callback {
+            break;
+        }
+    }
+    progress.finish();
+    save_model(&args.out, &model)?;
+    Ok(())
+}
+
+/// Reads the checkpoint (and the log written with it) to continue a fit.
+fn resume_from(
+    path: &Path,
+    settings: &Map<String, Value>,
+    log_path: Option<&Path>,
+) -> Result<(AnyModel, FitState<f64>, Vec<LogRow>), CliError> {
+    let saved = checkpoint::load(path)?;
+    if let Some((key, old, new)) = checkpoint::first_difference(&saved.settings, settings) {
+        return Err(CliError::usage(format!(
+            "{}: the checkpoint was made with {key} = {old}, this run has {new}; \
+             a resumed fit must use the same settings and data",
+            path.display()
+        )));
+    }
+    let mut log = match log_path {
+        Some(p) if p.exists() => read_log(p)?,
+        _ => Vec::new(),
+    };
+    // Updates after the checkpoint were lost with the interrupted run.
+    log.retain(|row| row.step <= saved.state.step);
+    Ok((saved.model, saved.state, log))
+}
+
+fn new_model(args: &FitArgs, dim: usize) -> Result<AnyModel, CliError> {
+    Ok(match args.model {
+        ModelArg::Mlp => {
+            let activation: Activation = args
+                .activation
+                .parse()
+                .map_err(|e: Error| CliError::usage(e.to_string()))?;
+            let hidden = widths(&args.hidden)
+                .map_err(|e| CliError::usage(format!("invalid value for --hidden: {e}")))?;
+            AnyModel::MlpEnergy(MlpEnergy::new(dim, &hidden, activation, args.seed)?)
+        }
+        ModelArg::Quadratic => AnyModel::Quadratic(QuadraticEnergy::new(dim)),
+        ModelArg::Boltzmann => AnyModel::Boltzmann(Boltzmann::new(dim)),
+    })
+}
+
+/// The objective as the fitting loop takes it. (A function rather than a
+/// closure written in place, so the loss's lifetime is tied to the tape's.)
+#[allow(clippy::type_complexity)] // the fitting loop's loss signature, spelt out
+fn loss_function<'a>(
+    objective: &'a ObjectiveSettings,
+    model: &'a AnyModel,
+) -> impl for<'t> FnMut(
+    &'t Tape<f64>,
+    &[Var<'t, f64>],
+    &Tensor<f64>,
+    &mut Rng64,
+) -> Result<Var<'t, f64>, Error>
+       + 'a {
+    move |tape, params, batch, rng| {
+        record_loss(objective, model, tape, params, batch, Draws::Random(rng))
+    }
+}
+
+/// The number of updates the fit will make, for the progress bar.
+fn total_steps(config: &FitConfig<f64>, n: usize) -> Option<u64> {
+    match config.budget {
+        Budget::Steps(s) => Some(s),
+        Budget::Epochs(e) => {
+            let held_out = (config.validation_fraction * n as f64).round() as usize;
+            let per_epoch = n.saturating_sub(held_out).div_ceil(config.batch_size) as u64;
+            e.checked_mul(per_epoch)
+        }
+    }
+}
+
+/// Explains a failed fit; a data-size problem names the data file.
+fn fit_error(e: Error, data: &Dataset) -> CliError {
+    match e {
+        Error::Shape(m) => CliError::data(format!("{}: {m}", data.path.display())),
+        other => other.into(),
+    }
+}

@@ -1,0 +1,130 @@
+//! The `scoretape` command-line program (feature `cli`): toy data, fitting,
+//! evaluation, sampling, denoising, plots and benchmarks over CSV data and
+//! JSON model files.
+//!
+//! The binary `src/bin/scoretape.rs` only calls [`main`]; everything else is
+//! here so it is documented and tested with the library.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success |
+//! | 1 ([`EXIT_DATA`]) | bad data, a bad model file, a file that cannot be read or written, or a numerical failure |
+//! | 2 ([`EXIT_USAGE`]) | a malformed command line (unknown option, bad value such as σ ≤ 0) |
+//! | 3 ([`EXIT_INTERNAL`]) | a bug in scoretape (please report it) |
+//!
+//! Every error is one line on standard error, `error: ` followed by the file,
+//! the line when there is one, and the problem. Output files are written
+//! atomically, so a failed command never leaves a half-written file.
+//!
+//! ```
+//! // The same as running `scoretape data two-moons --n 3 --seed 1`.
+//! let code = scoretape::cli::run(["scoretape", "data", "two-moons", "--n", "3", "--seed", "1"]);
+//! assert_eq!(code, 0);
+//! let code = scoretape::cli::run(["scoretape", "data", "no-such-set", "--n", "3"]);
+//! assert_eq!(code, scoretape::cli::EXIT_USAGE);
+//! ```
+
+pub mod bench;
+mod checkpoint;
+mod common;
+mod data_cmd;
+mod denoise;
+mod error;
+mod eval;
+mod fit;
+mod log;
+mod objective;
+mod progress;
+
+pub use data_cmd::DataArgs;
+pub use denoise::DenoiseArgs;
+pub use error::{CliError, EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE};
+pub use eval::{EvalArgs, Quantity};
+pub use fit::{FitArgs, ModelArg};
+pub use objective::{ObjectiveName, ProjectionArg};
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "scoretape",
+    version,
+    about = "Score matching for unnormalised densities p(x) ∝ exp(-E(x)), on a tape-based autodiff engine",
+    after_help = "Exit codes: 0 success, 1 bad data/model/file or numerical failure, 2 bad command line, 3 internal error."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a seeded toy data set as CSV.
+    Data(DataArgs),
+    /// Fit a model to data by score matching.
+    Fit(FitArgs),
+    /// Evaluate a loss, its parameter gradient, or a per-sample quantity.
+    Eval(EvalArgs),
+    /// Denoise samples with Tweedie's formula x̃ + σ² s(x̃).
+    Denoise(DenoiseArgs),
+    /// Time the standard workloads.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the program on the process's arguments and returns its exit code.
+pub fn main() -> i32 {
+    run(std::env::args_os())
+}
+
+/// Runs the program on the given arguments (the first is the program name)
+/// and returns its exit code; errors are printed to standard error as one line.
+///
+/// ```
+/// assert_eq!(scoretape::cli::run(["scoretape", "--version"]), 0);
+/// assert_eq!(scoretape::cli::run(["scoretape", "eval"]), scoretape::cli::EXIT_USAGE);
+/// ```
+pub fn run<I, A>(args: I) -> i32
+where
+    I: IntoIterator<Item = A>,
+    A: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are "errors" to clap, printed to stdout.
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { 0 };
+        }
+    };
+    // A panic is a bug; report it as one line instead of a backtrace.
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error in scoretape (please report): {info}");
+    }));
+    let result = std::panic::catch_unwind(|| dispatch(&cli.command));
+    std::panic::set_hook(previous_hook);
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            e.code
+        }
+        Err(_) => EXIT_INTERNAL,
+    }
+}
+
+fn dispatch(command: &Command) -> Result<(), CliError> {
+    match command {
+        Command::Data(args) => data_cmd::run(args),
+        Command::Fit(args) => fit::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Denoise(args) => denoise::run(args),
+        Command::Bench(args) => bench::run(args).map_err(CliError::data),
+    }
+}
