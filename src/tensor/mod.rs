@@ -101,9 +101,12 @@ impl<T: Real> Tensor<T> {
     /// assert_eq!(Tensor::full(&[2], 7.0).data(), &[7.0, 7.0]);
     /// ```
     pub fn full(shape: &[usize], value: T) -> Self {
+        let n = numel(shape);
+        let mut data = pool::take(n);
+        data.resize(n, value);
         Tensor {
             shape: shape.to_vec(),
-            data: vec![value; numel(shape)],
+            data,
         }
     }
 
@@ -320,9 +323,11 @@ impl<T: Real> Tensor<T> {
             self.shape,
             self.data.len()
         );
+        let mut data = pool::take(self.data.len());
+        data.extend_from_slice(&self.data);
         Tensor {
             shape: shape.to_vec(),
-            data: self.data.clone(),
+            data,
         }
     }
 
