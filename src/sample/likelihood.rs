@@ -109,9 +109,9 @@ where
         let z: Vec<f64> = (0..k * d).map(|_| standard_normal(rng)).collect();
         let mut points = Vec::with_capacity(k * d);
         for row in z.chunks(d) {
-            for i in 0..d {
+            for (i, m) in mean.iter().enumerate() {
                 let offset: f64 = (0..=i).map(|j| l.get(&[i, j]) * row[j]).sum();
-                points.push(T::cast(mean[i] + offset));
+                points.push(T::cast(m + offset));
             }
         }
         let energies = energies_of(&mut energy, Tensor::from_vec(&[k, d], points)?, k)?;
