@@ -225,7 +225,6 @@ where
             tape.set_value(*var, value.clone())?;
         }
         state.step = t + 1;
-        state.optimizer = optimizer.state();
         state.epoch_loss_sum += value.as_f64();
         last_loss = Some(value);
 
@@ -283,6 +282,9 @@ where
             break StopReason::Callback;
         }
     };
+    // Exported once at the end: copying the buffers every update would cost
+    // as much as the update itself.
+    state.optimizer = optimizer.state();
     Ok(FitOutcome {
         stop,
         state,
