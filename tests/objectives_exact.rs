@@ -362,3 +362,23 @@ fn parameter_gradient_matches_finite_differences_mlp_score() {
         1e-7,
     );
 }
+
+/// The objectives are generic over the float type: f32 agrees with f64 to
+/// single precision.
+#[test]
+fn single_precision_agrees_with_double() {
+    let x64 = normal_tensor::<f64, _>(&[8, 3], &mut seeded(40));
+    let x32 = Tensor::from_vec(&[8, 3], x64.data().iter().map(|&v| v as f32).collect()).unwrap();
+    let tape64 = Tape::new();
+    let l64 = exact_score_matching(&tape64, &|x| (x.tanh() * x).sum_axis(1), &x64, None)
+        .unwrap()
+        .item();
+    let tape32 = Tape::<f32>::new();
+    let l32 = exact_score_matching(&tape32, &|x| (x.tanh() * x).sum_axis(1), &x32, None)
+        .unwrap()
+        .item();
+    assert!(
+        (l32 as f64 - l64).abs() < 1e-5 * (1.0 + l64.abs()),
+        "{l32} vs {l64}"
+    );
+}

@@ -41,7 +41,7 @@
 //!
 //! # Errors
 //!
-//! Every objective returns a typed [`Error`](crate::Error) for bad data: an
+//! Every objective returns a typed [`Error`] for bad data: an
 //! empty batch or a zero dimension ([`Error::Shape`]), NaN or infinite entries,
 //! negative or all-zero weights, `σ ≤ 0`, zero projections, non-binary data for
 //! ratio matching ([`Error::InvalidData`]), tensors whose shapes disagree with
@@ -87,6 +87,12 @@ use crate::real::Real;
 use crate::tape::{jvp, Tape, Var};
 use crate::tensor::Tensor;
 use alloc::format;
+
+/// The guide `docs/objectives.md`, compiled here so that its examples run
+/// as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/objectives.md")]
+pub struct ObjectivesGuide;
 
 /// An energy model as the objectives take it: a batch `[B, d]` to energies `[B]`.
 pub type EnergyFn<'a, 't, T> = &'a dyn Fn(Var<'t, T>) -> Var<'t, T>;
