@@ -6,7 +6,7 @@ use scoretape::io::{
     load_model, parse_csv, parse_model, read_csv, save_model, write_atomic, write_csv, AnyModel,
     ModelKind,
 };
-use scoretape::model::{Activation, Boltzmann, MlpEnergy, Model, QuadraticEnergy};
+use scoretape::model::{Activation, Boltzmann, MlpEnergy, MlpScore, Model, QuadraticEnergy};
 use scoretape::random::{normal_tensor, seeded};
 use scoretape::Tensor;
 use std::path::{Path, PathBuf};
@@ -125,6 +125,8 @@ fn every_kind() -> Vec<AnyModel> {
         AnyModel::MlpEnergy(MlpEnergy::new(2, &[], Activation::Elu, 7).unwrap()),
         AnyModel::Quadratic(quadratic),
         AnyModel::Boltzmann(boltzmann),
+        AnyModel::MlpScore(MlpScore::new(2, &[6], Activation::Tanh, true, 4).unwrap()),
+        AnyModel::MlpScore(MlpScore::new(3, &[6, 2], Activation::Softplus, false, 5).unwrap()),
     ]
 }
 

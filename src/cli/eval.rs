@@ -114,7 +114,13 @@ fn evaluate_loss(
     model: &AnyModel,
     data: &Dataset,
 ) -> Result<Value, CliError> {
-    check_model(objective, model)?;
+    let settings = ObjectiveSettings {
+        name: objective,
+        projections: args.num_projections,
+        projection_kind: args.projection_kind,
+        sigmas: vec![args.sigma],
+    };
+    check_model(&settings, model)?;
     if objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
@@ -125,12 +131,6 @@ fn evaluate_loss(
     let noise = match &args.noise {
         Some(path) => Some(read_per_sample(path, data, "noise")?),
         None => None,
-    };
-    let settings = ObjectiveSettings {
-        name: objective,
-        projections: args.num_projections,
-        projection_kind: args.projection_kind,
-        sigma: args.sigma,
     };
     let mut rng = seeded(args.seed);
     let tape = Tape::new();

@@ -16,7 +16,7 @@ use super::objective::{
 use super::progress::Progress;
 use crate::error::Error;
 use crate::io::{save_model, write_atomic, AnyModel};
-use crate::model::{Activation, Boltzmann, MlpEnergy, QuadraticEnergy};
+use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
 use crate::optim::Adam;
 use crate::random::Rng64;
 use crate::tape::{Tape, Var};
@@ -36,6 +36,8 @@ pub enum ModelArg {
     Quadratic,
     /// A fully visible Boltzmann machine for binary data, starting at zero.
     Boltzmann,
+    /// An MLP score network (see --hidden, --activation, --sigma-conditioned).
+    MlpScore,
 }
 
 /// Options of `scoretape fit`.
@@ -50,7 +52,10 @@ pub struct FitArgs {
     /// The model to fit.
     #[arg(long, value_enum, default_value_t = ModelArg::Mlp)]
     pub model: ModelArg,
-    /// mlp: hidden layer widths, comma-separated.
+    /// mlp-score: condition the network on the noise level σ.
+    #[arg(long)]
+    pub sigma_conditioned: bool,
+    /// mlp, mlp-score: hidden layer widths, comma-separated.
     #[arg(long, default_value = "64,64")]
     pub hidden: String,
     /// mlp: the activation (softplus, tanh, silu or elu).
@@ -81,6 +86,10 @@ pub struct FitArgs {
     /// dsm: the noise level σ > 0.
     #[arg(long, value_parser = positive, default_value_t = 0.1)]
     pub sigma: f64,
+    /// dsm with a σ-conditioned mlp-score: the noise levels, comma-separated
+    /// (each sample gets one at random); replaces --sigma.
+    #[arg(long, value_name = "LIST")]
+    pub sigmas: Option<String>,
     /// The fraction of the data held out to report a validation loss.
     #[arg(long, default_value_t = 0.1)]
     pub validation: f64,
@@ -120,13 +129,17 @@ impl FitArgs {
         Some(PathBuf::from(name))
     }
 
-    fn objective(&self) -> ObjectiveSettings {
-        ObjectiveSettings {
+    fn objective(&self) -> Result<ObjectiveSettings, CliError> {
+        let sigmas = match &self.sigmas {
+            Some(list) => parse_sigmas(list)?,
+            None => vec![self.sigma],
+        };
+        Ok(ObjectiveSettings {
             name: self.objective,
             projections: self.projections,
             projection_kind: self.projection_kind,
-            sigma: self.sigma,
-        }
+            sigmas,
+        })
     }
 
     /// The settings a resumed fit must share with the fit that wrote the
@@ -140,6 +153,7 @@ impl FitArgs {
             "projections": self.projections,
             "projection_kind": format!("{:?}", self.projection_kind).to_lowercase(),
             "sigma": self.sigma,
+            "sigmas": self.sigmas,
             "validation": self.validation,
             "data_rows": data.len(),
             "data_columns": data.dim(),
@@ -181,10 +195,10 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     } else {
         (new_model(args, data.dim())?, FitState::fresh(), Vec::new())
     };
-    check_model(args.objective, &model)?;
+    let objective = args.objective()?;
+    check_model(&objective, &model)?;
     data.check_dim(&model, checkpoint_path.as_deref().unwrap_or(&args.out))?;
 
-    let objective = args.objective();
     let structure = model.clone();
     let mut loss = loss_function(&objective, &structure);
     let mut optimizer = Adam::new(args.lr);
@@ -278,17 +292,37 @@ fn resume_from(
     Ok((saved.model, saved.state, log))
 }
 
+/// Noise levels such as `1.0,0.3,0.1`.
+fn parse_sigmas(list: &str) -> Result<Vec<f64>, CliError> {
+    list.split(',')
+        .map(|s| {
+            positive(s.trim())
+                .map_err(|e| CliError::usage(format!("invalid value {s:?} in --sigmas: {e}")))
+        })
+        .collect()
+}
+
 fn new_model(args: &FitArgs, dim: usize) -> Result<AnyModel, CliError> {
+    let activation = || -> Result<Activation, CliError> {
+        args.activation
+            .parse()
+            .map_err(|e: Error| CliError::usage(e.to_string()))
+    };
+    let hidden = || {
+        widths(&args.hidden)
+            .map_err(|e| CliError::usage(format!("invalid value for --hidden: {e}")))
+    };
     Ok(match args.model {
         ModelArg::Mlp => {
-            let activation: Activation = args
-                .activation
-                .parse()
-                .map_err(|e: Error| CliError::usage(e.to_string()))?;
-            let hidden = widths(&args.hidden)
-                .map_err(|e| CliError::usage(format!("invalid value for --hidden: {e}")))?;
-            AnyModel::MlpEnergy(MlpEnergy::new(dim, &hidden, activation, args.seed)?)
+            AnyModel::MlpEnergy(MlpEnergy::new(dim, &hidden()?, activation()?, args.seed)?)
         }
+        ModelArg::MlpScore => AnyModel::MlpScore(MlpScore::new(
+            dim,
+            &hidden()?,
+            activation()?,
+            args.sigma_conditioned,
+            args.seed,
+        )?),
         ModelArg::Quadratic => AnyModel::Quadratic(QuadraticEnergy::new(dim)),
         ModelArg::Boltzmann => AnyModel::Boltzmann(Boltzmann::new(dim)),
     })

@@ -30,20 +30,26 @@ pub mod bench;
 mod checkpoint;
 mod common;
 mod data_cmd;
+mod demo;
 mod denoise;
 mod error;
 mod eval;
 mod fit;
 mod log;
 mod objective;
+mod plot;
 mod progress;
+mod sample;
 
 pub use data_cmd::DataArgs;
+pub use demo::DemoArgs;
 pub use denoise::DenoiseArgs;
 pub use error::{CliError, EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE};
 pub use eval::{EvalArgs, Quantity};
 pub use fit::{FitArgs, ModelArg};
 pub use objective::{ObjectiveName, ProjectionArg};
+pub use plot::PlotArgs;
+pub use sample::{SampleArgs, SamplerArg};
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -71,8 +77,14 @@ pub enum Command {
     Fit(FitArgs),
     /// Evaluate a loss, its parameter gradient, or a per-sample quantity.
     Eval(EvalArgs),
+    /// Draw samples from a model (Langevin, MALA, annealed Langevin).
+    Sample(SampleArgs),
     /// Denoise samples with Tweedie's formula x̃ + σ² s(x̃).
     Denoise(DenoiseArgs),
+    /// Draw a 2-D model (density, score field, data, samples) or a loss curve.
+    Plot(PlotArgs),
+    /// Fit two moons by sliced score matching, sample, and draw the result.
+    Demo(DemoArgs),
     /// Time the standard workloads.
     Bench(bench::BenchArgs),
 }
@@ -124,7 +136,10 @@ fn dispatch(command: &Command) -> Result<(), CliError> {
         Command::Data(args) => data_cmd::run(args),
         Command::Fit(args) => fit::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Sample(args) => sample::run(args),
         Command::Denoise(args) => denoise::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args).map_err(CliError::data),
     }
 }

@@ -6,7 +6,9 @@ use super::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
 use crate::objective::{
-    denoising_score_matching, exact_score_matching, ratio_matching, sliced_score_matching, Noise,
+    denoising_score_matching, denoising_score_matching_multilevel,
+    denoising_score_matching_score_model, exact_score_matching, exact_score_matching_score_model,
+    ratio_matching, sliced_score_matching, sliced_score_matching_score_model, Noise, NoiseLevels,
     ProjectionKind, Projections, SlicedVariant,
 };
 use crate::random::Rng64;
@@ -76,14 +78,15 @@ impl From<ProjectionArg> for ProjectionKind {
 }
 
 /// Everything that defines an objective's loss apart from its randomness.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ObjectiveSettings {
     pub name: ObjectiveName,
     /// Projections per sample (sliced objectives).
     pub projections: usize,
     pub projection_kind: ProjectionArg,
-    /// The noise level (denoising).
-    pub sigma: f64,
+    /// The noise levels (denoising): one, or several for a σ-conditioned
+    /// score model.
+    pub sigmas: Vec<f64>,
 }
 
 /// Where an objective's random draws come from.
@@ -100,13 +103,24 @@ pub(crate) enum Draws<'a> {
 }
 
 /// Checks that the model and the objective go together, before any work.
-pub(crate) fn check_model(name: ObjectiveName, model: &AnyModel) -> Result<(), CliError> {
-    if model.as_energy().is_none() {
+pub(crate) fn check_model(settings: &ObjectiveSettings, model: &AnyModel) -> Result<(), CliError> {
+    if settings.name == ObjectiveName::Rm && model.as_energy().is_none() {
         return Err(CliError::data(format!(
-            "objective {} needs an energy model, but the model is {}",
-            name.name(),
+            "objective rm compares energies, but the model is {}",
             model.kind()
         )));
+    }
+    let conditioned = matches!(model, AnyModel::MlpScore(m) if m.is_sigma_conditioned());
+    if conditioned && settings.name != ObjectiveName::Dsm {
+        return Err(CliError::data(format!(
+            "a σ-conditioned score model is fitted by dsm, not {}",
+            settings.name.name()
+        )));
+    }
+    if settings.sigmas.len() > 1 && !conditioned {
+        return Err(CliError::usage(
+            "several noise levels (--sigmas) need a σ-conditioned mlp-score model",
+        ));
     }
     Ok(())
 }
@@ -121,14 +135,6 @@ pub(crate) fn record_loss<'t>(
     x: &Tensor<f64>,
     draws: Draws<'_>,
 ) -> Result<Var<'t, f64>, Error> {
-    let energy_model = model.as_energy().ok_or_else(|| {
-        Error::InvalidData(format!(
-            "objective {} needs an energy model, not {}",
-            settings.name.name(),
-            model.kind()
-        ))
-    })?;
-    let energy = |x: Var<'t, f64>| energy_model.energy(params, x);
     let (projections, noise, rng) = match draws {
         Draws::Random(rng) => (None, None, rng),
         Draws::Given {
@@ -137,31 +143,93 @@ pub(crate) fn record_loss<'t>(
             rng,
         } => (projections, noise, rng),
     };
+    let given_projections = projections;
+    let projections = |rng| sliced_draws(settings, given_projections, rng);
+    let variant = if settings.name == ObjectiveName::SsmVr {
+        SlicedVariant::VarianceReduced
+    } else {
+        SlicedVariant::Standard
+    };
+    let sigma = settings.sigmas[0];
+    if let Some(score_model) = model.as_score() {
+        let score = |x: Var<'t, f64>| score_model.score(params, x, None);
+        return match settings.name {
+            ObjectiveName::Esm => exact_score_matching_score_model(tape, &score, x, None),
+            ObjectiveName::Ssm | ObjectiveName::SsmVr => {
+                sliced_score_matching_score_model(tape, &score, x, projections(rng), variant, None)
+            }
+            ObjectiveName::Dsm if matches!(model, AnyModel::MlpScore(m) if m.is_sigma_conditioned()) =>
+            {
+                let conditioned =
+                    |x: Var<'t, f64>, s: Var<'t, f64>| score_model.score(params, x, Some(s));
+                let levels = match noise {
+                    // Given noise comes with one level: the first.
+                    Some(eps) => {
+                        let first = vec![0; x.shape()[0]];
+                        return denoising_score_matching_multilevel(
+                            tape,
+                            &conditioned,
+                            x,
+                            &settings.sigmas,
+                            NoiseLevels::Given {
+                                levels: &first,
+                                noise: eps,
+                            },
+                            None,
+                        );
+                    }
+                    None => NoiseLevels::Random(rng),
+                };
+                denoising_score_matching_multilevel(
+                    tape,
+                    &conditioned,
+                    x,
+                    &settings.sigmas,
+                    levels,
+                    None,
+                )
+            }
+            ObjectiveName::Dsm => {
+                let noise = noise.map_or(Noise::Random(rng), Noise::Given);
+                denoising_score_matching_score_model(tape, &score, x, sigma, noise, None)
+            }
+            ObjectiveName::Rm => Err(Error::InvalidData(
+                "ratio matching needs an energy model".into(),
+            )),
+        };
+    }
+    let energy_model = model.as_energy().ok_or_else(|| {
+        Error::InvalidData(format!(
+            "a {} model is neither an energy nor a score",
+            model.kind()
+        ))
+    })?;
+    let energy = |x: Var<'t, f64>| energy_model.energy(params, x);
     match settings.name {
         ObjectiveName::Esm => exact_score_matching(tape, &energy, x, None),
         ObjectiveName::Ssm | ObjectiveName::SsmVr => {
-            let variant = if settings.name == ObjectiveName::Ssm {
-                SlicedVariant::Standard
-            } else {
-                SlicedVariant::VarianceReduced
-            };
-            let projections = match projections {
-                Some(v) => Projections::Given(v),
-                None => Projections::Random {
-                    kind: settings.projection_kind.into(),
-                    count: settings.projections,
-                    rng,
-                },
-            };
-            sliced_score_matching(tape, &energy, x, projections, variant, None)
+            sliced_score_matching(tape, &energy, x, projections(rng), variant, None)
         }
         ObjectiveName::Dsm => {
-            let noise = match noise {
-                Some(eps) => Noise::Given(eps),
-                None => Noise::Random(rng),
-            };
-            denoising_score_matching(tape, &energy, x, settings.sigma, noise, None)
+            let noise = noise.map_or(Noise::Random(rng), Noise::Given);
+            denoising_score_matching(tape, &energy, x, sigma, noise, None)
         }
         ObjectiveName::Rm => ratio_matching(tape, &energy, x, None),
+    }
+}
+
+/// The projections of a sliced objective: given, or drawn from `rng`.
+fn sliced_draws<'a>(
+    settings: &ObjectiveSettings,
+    given: Option<&'a Tensor<f64>>,
+    rng: &'a mut Rng64,
+) -> Projections<'a, f64> {
+    match given {
+        Some(v) => Projections::Given(v),
+        None => Projections::Random {
+            kind: settings.projection_kind.into(),
+            count: settings.projections,
+            rng,
+        },
     }
 }

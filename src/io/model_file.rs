@@ -23,7 +23,9 @@
 
 use super::{write_atomic, FileError};
 use crate::error::Error;
-use crate::model::{Activation, Boltzmann, Energy, MlpEnergy, Model, Params, QuadraticEnergy};
+use crate::model::{
+    Activation, Boltzmann, Energy, MlpEnergy, MlpScore, Model, Params, QuadraticEnergy, Score,
+};
 use crate::tensor::Tensor;
 use serde_json::{Map, Value};
 use std::fmt::{self, Write as _};
@@ -48,14 +50,17 @@ pub enum ModelKind {
     Quadratic,
     /// [`Boltzmann`].
     Boltzmann,
+    /// [`MlpScore`].
+    MlpScore,
 }
 
 impl ModelKind {
     /// Every kind, in the order of the docs.
-    pub const ALL: [ModelKind; 3] = [
+    pub const ALL: [ModelKind; 4] = [
         ModelKind::MlpEnergy,
         ModelKind::Quadratic,
         ModelKind::Boltzmann,
+        ModelKind::MlpScore,
     ];
 
     /// The name in the file's `"kind"` field.
@@ -68,6 +73,7 @@ impl ModelKind {
             ModelKind::MlpEnergy => "mlp-energy",
             ModelKind::Quadratic => "quadratic",
             ModelKind::Boltzmann => "boltzmann",
+            ModelKind::MlpScore => "mlp-score",
         }
     }
 }
@@ -113,6 +119,8 @@ pub enum AnyModel {
     Quadratic(QuadraticEnergy<f64>),
     /// A fully visible Boltzmann machine on bits.
     Boltzmann(Boltzmann<f64>),
+    /// An MLP score network, possibly conditioned on σ.
+    MlpScore(MlpScore<f64>),
 }
 
 impl AnyModel {
@@ -127,6 +135,7 @@ impl AnyModel {
             AnyModel::MlpEnergy(_) => ModelKind::MlpEnergy,
             AnyModel::Quadratic(_) => ModelKind::Quadratic,
             AnyModel::Boltzmann(_) => ModelKind::Boltzmann,
+            AnyModel::MlpScore(_) => ModelKind::MlpScore,
         }
     }
 
@@ -135,6 +144,7 @@ impl AnyModel {
             AnyModel::MlpEnergy(m) => m,
             AnyModel::Quadratic(m) => m,
             AnyModel::Boltzmann(m) => m,
+            AnyModel::MlpScore(m) => m,
         }
     }
 
@@ -172,10 +182,11 @@ impl AnyModel {
             AnyModel::MlpEnergy(m) => m.params_mut(),
             AnyModel::Quadratic(m) => m.params_mut(),
             AnyModel::Boltzmann(m) => m.params_mut(),
+            AnyModel::MlpScore(m) => m.params_mut(),
         }
     }
 
-    /// The model as an energy, if it is one (every kind so far is).
+    /// The model as an energy, if it is one (every kind but `mlp-score`).
     ///
     /// ```
     /// use scoretape::{io::AnyModel, model::QuadraticEnergy};
@@ -186,6 +197,21 @@ impl AnyModel {
             AnyModel::MlpEnergy(m) => Some(m),
             AnyModel::Quadratic(m) => Some(m),
             AnyModel::Boltzmann(m) => Some(m),
+            AnyModel::MlpScore(_) => None,
+        }
+    }
+
+    /// The model as a score network, if it is one (`mlp-score`).
+    ///
+    /// ```
+    /// use scoretape::{io::AnyModel, model::{Activation, MlpScore}};
+    /// let m = AnyModel::MlpScore(MlpScore::new(2, &[4], Activation::Tanh, true, 0).unwrap());
+    /// assert!(m.as_score().is_some() && m.as_energy().is_none());
+    /// ```
+    pub fn as_score(&self) -> Option<&dyn Score<f64>> {
+        match self {
+            AnyModel::MlpScore(m) => Some(m),
+            _ => None,
         }
     }
 }
@@ -285,8 +311,15 @@ pub fn model_to_json(model: &AnyModel) -> Result<Value, Error> {
     out.insert("format".into(), FORMAT.into());
     out.insert("version".into(), VERSION.into());
     out.insert("kind".into(), model.kind().name().into());
-    if let AnyModel::MlpEnergy(m) = model {
-        out.insert("activation".into(), m.activation().name().into());
+    match model {
+        AnyModel::MlpEnergy(m) => {
+            out.insert("activation".into(), m.activation().name().into());
+        }
+        AnyModel::MlpScore(m) => {
+            out.insert("activation".into(), m.activation().name().into());
+            out.insert("sigma_conditioned".into(), m.is_sigma_conditioned().into());
+        }
+        _ => {}
     }
     let Value::Object(body) = layout_json(params.names(), params.values()) else {
         unreachable!("layout_json returns an object");
@@ -438,6 +471,17 @@ pub fn model_from_json(value: &Value) -> Result<AnyModel, String> {
             let activation = parse_activation(fields.string("activation")?)?;
             let layers = parse_layers(fields.take("layers")?)?;
             AnyModel::MlpEnergy(MlpEnergy::from_layers(layers, activation).map_err(plain)?)
+        }
+        ModelKind::MlpScore => {
+            let activation = parse_activation(fields.string("activation")?)?;
+            let conditioned = fields
+                .take("sigma_conditioned")?
+                .as_bool()
+                .ok_or("field \"sigma_conditioned\" must be true or false")?;
+            let layers = parse_layers(fields.take("layers")?)?;
+            AnyModel::MlpScore(
+                MlpScore::from_layers(layers, activation, conditioned).map_err(plain)?,
+            )
         }
         ModelKind::Quadratic => {
             let mean = vector(fields.take("mean")?, "mean")?;
