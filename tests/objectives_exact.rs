@@ -382,3 +382,37 @@ fn single_precision_agrees_with_double() {
         "{l32} vs {l64}"
     );
 }
+
+/// The first-order fast path gives the recorded loss and its parameter
+/// gradient, with weights, on an MLP with more dimensions than the doctest.
+#[test]
+fn value_and_grad_matches_the_recorded_loss_and_its_gradient() {
+    use scoretape::model::{Activation, Energy, MlpEnergy, Model};
+    use scoretape::objective::exact_score_matching_value_and_grad;
+    use scoretape::random::{normal_tensor, seeded};
+    use scoretape::{grad, Tape, Tensor};
+
+    let model = MlpEnergy::<f64>::new(5, &[12, 7], Activation::Silu, 3).unwrap();
+    let mut rng = seeded(11);
+    let x = normal_tensor::<f64, _>(&[9, 5], &mut rng);
+    let weights = Tensor::from_fn(&[9], |i| 0.5 + i as f64);
+    let tape = Tape::new();
+    let params = model.params().record(&tape);
+    let energy = |x| model.energy(&params, x);
+    let before = tape.len();
+    let (loss, grads) =
+        exact_score_matching_value_and_grad(&tape, &energy, &x, Some(&weights), &params).unwrap();
+    assert_eq!(tape.len(), before, "the tape is left as it was found");
+
+    let recorded = exact_score_matching(&tape, &energy, &x, Some(&weights)).unwrap();
+    let expected = grad(recorded, &params).unwrap();
+    assert!((loss - recorded.item()).abs() < 1e-12 * recorded.item().abs().max(1.0));
+    for (fast, slow) in grads.iter().zip(&expected) {
+        let scale = slow
+            .value()
+            .data()
+            .iter()
+            .fold(1.0f64, |m, v| m.max(v.abs()));
+        assert!(fast.max_abs_diff(&slow.value()) < 1e-12 * scale);
+    }
+}

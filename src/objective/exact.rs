@@ -8,12 +8,15 @@
 //! `tr ∇ₓs = -tr H` with `H` the Hessian of `E` in `x`.
 
 use super::{
-    batched_jacobian_trace, check_inputs, energies, reduce, row_norm2, scores, EnergyFn, ScoreFn,
+    batched_jacobian_trace, check_inputs, energies, jacobian_diagonal, reduce, row_norm2, scores,
+    EnergyFn, ScoreFn,
 };
 use crate::error::Error;
 use crate::real::Real;
-use crate::tape::{grad, Tape, Var};
+use crate::tape::{grad, GradAccumulator, Tape, Var};
 use crate::tensor::Tensor;
+use alloc::format;
+use alloc::vec::Vec;
 
 /// Exact score matching for an energy model: the (weighted) mean over the
 /// batch of `ℓ(x) = -tr H(x) + ½‖∇ₓE(x)‖²`, `H = ∇²ₓE`.
@@ -54,6 +57,80 @@ pub fn exact_score_matching<'t, T: Real>(
     let trace_h = batched_jacobian_trace(g, x)?;
     let per_sample = row_norm2(g) * T::cast(0.5) - trace_h;
     reduce(tape, per_sample, weights)
+}
+
+/// The exact score-matching loss of [`exact_score_matching`] and its gradient
+/// with respect to `params`, for training, where only this first derivative
+/// in the parameters is needed.
+///
+/// `J = mean_b ½‖∇ₓE(x_b)‖² - Σⱼ mean_b H_jj(x_b)` is a sum of `d + 1` terms
+/// that share the recorded energy and gradient; a [`GradAccumulator`] sweeps
+/// each term (one Hessian-vector product `H eⱼ`) back only to that shared
+/// graph and removes it, and one last sweep carries the summed cotangents to
+/// the parameters. It does the work of `grad(exact_score_matching(…), params)`
+/// while holding one Hessian-vector product's graph in memory instead of `d`
+/// (at `d = 64`, `h = 256`: 35 MB instead of 1 GB). The value agrees with the
+/// recorded loss to rounding (the terms are summed in another order).
+///
+/// `params` must be recorded on `tape` before the call (see
+/// [`Params::record`](crate::model::Params::record)); the tape is left as it
+/// was found.
+///
+/// # Errors
+///
+/// As for [`exact_score_matching`].
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::model::{Activation, Energy, MlpEnergy, Model};
+/// use scoretape::objective::{exact_score_matching, exact_score_matching_value_and_grad};
+/// use scoretape::{grad, Tape, Tensor};
+/// let model = MlpEnergy::<f64>::new(2, &[8], Activation::Softplus, 0).unwrap();
+/// let x = Tensor::from_rows(&[vec![0.5, -1.0], vec![1.5, 0.2]]).unwrap();
+/// let tape = Tape::new();
+/// let params = model.params().record(&tape);
+/// let energy = |x| model.energy(&params, x);
+/// let (loss, grads) =
+///     exact_score_matching_value_and_grad(&tape, &energy, &x, None, &params).unwrap();
+///
+/// let recorded = exact_score_matching(&tape, &energy, &x, None).unwrap();
+/// let expected = grad(recorded, &params).unwrap();
+/// assert!((loss - recorded.item()).abs() < 1e-12);
+/// for (fast, slow) in grads.iter().zip(&expected) {
+///     assert!(fast.max_abs_diff(&slow.value()) < 1e-12);
+/// }
+/// ```
+pub fn exact_score_matching_value_and_grad<'t, T: Real>(
+    tape: &'t Tape<T>,
+    energy: EnergyFn<'_, 't, T>,
+    x: &Tensor<T>,
+    weights: Option<&Tensor<T>>,
+    params: &[Var<'t, T>],
+) -> Result<(T, Vec<Tensor<T>>), Error> {
+    let (batch, dim) = check_inputs(x, weights)?;
+    let start = tape.mark();
+    let result = (|| {
+        let x = tape.input(x.clone());
+        let e = energies(energy, x, batch)?;
+        let g = grad(e.sum(), &[x])?[0];
+        let mut accumulator = GradAccumulator::new(params)?;
+        accumulator.add(reduce(tape, row_norm2(g) * T::cast(0.5), weights)?)?;
+        for j in 0..dim {
+            let diagonal = jacobian_diagonal(g, x, j)?;
+            accumulator.add(-reduce(tape, diagonal, weights)?)?;
+        }
+        accumulator.finish()
+    })();
+    tape.rewind(start);
+    let (loss, grads) = result?;
+    if !loss.is_finite() {
+        return Err(Error::Numerical(format!(
+            "the loss is not finite ({})",
+            loss.as_f64()
+        )));
+    }
+    Ok((loss, grads))
 }
 
 /// Exact score matching for a score model `s` (not necessarily a gradient):

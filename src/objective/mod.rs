@@ -10,6 +10,7 @@
 //! |-----------|-------|----------------------|-----------------|
 //! | [`exact_score_matching`] | energy | `-tr H + ½‖∇E‖²` | `d` HVPs |
 //! | [`exact_score_matching_score_model`] | score | `tr ∇s + ½‖s‖²` | `d` JVPs |
+//! | [`exact_score_matching_value_and_grad`] | energy | the same, with its parameter gradient, one HVP graph in memory | `d` HVPs |
 //! | [`sliced_score_matching`] | energy | `-vᵀHv + ½(vᵀ∇E)²` | `M` HVPs |
 //! | [`sliced_score_matching_score_model`] | score | `vᵀ(∇s)v + ½(vᵀs)²` | `M` JVPs |
 //! | [`denoising_score_matching`] | energy | `½‖-∇E(x̃) + ε/σ‖²` | one gradient |
@@ -74,7 +75,9 @@ pub use denoising::{
     denoising_score_matching_score_model, tweedie_denoise, tweedie_denoise_energy,
     tweedie_denoise_score_model, Noise, NoiseLevels,
 };
-pub use exact::{exact_score_matching, exact_score_matching_score_model};
+pub use exact::{
+    exact_score_matching, exact_score_matching_score_model, exact_score_matching_value_and_grad,
+};
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
 pub use ratio::{flip_each_bit, ratio_matching};
 pub use sliced::{
@@ -265,18 +268,31 @@ pub(crate) fn batched_jacobian_trace<'t, T: Real>(
     let (batch, dim) = (shape[0], shape[1]);
     let mut trace: Option<Var<'t, T>> = None;
     for j in 0..dim {
-        let e_j = Tensor::from_fn(&shape, |k| if k % dim == j { T::one() } else { T::zero() });
-        let column = jvp(&[y], &[x], &[x.tape().constant(e_j)])?[0];
-        let diagonal = column.slice(1, j, j + 1);
+        let diagonal = jacobian_diagonal(y, x, j)?;
         trace = Some(match trace {
             Some(sum) => sum + diagonal,
             None => diagonal,
         });
     }
     Ok(match trace {
-        Some(t) => t.reshape(&[batch]),
+        Some(t) => t,
         None => x.tape().constant(Tensor::zeros(&[batch])),
     })
+}
+
+/// Entry `(j, j)` of each sample's Jacobian of `y` (`[B, d]`) with respect to
+/// `x` (`[B, d]`), shape `[B]`: one forward sweep of `y` along `eⱼ` in every
+/// sample at once, of which column `j` is kept.
+pub(crate) fn jacobian_diagonal<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+    j: usize,
+) -> Result<Var<'t, T>, Error> {
+    let shape = x.shape();
+    let (batch, dim) = (shape[0], shape[1]);
+    let e_j = Tensor::from_fn(&shape, |k| if k % dim == j { T::one() } else { T::zero() });
+    let column = jvp(&[y], &[x], &[x.tape().constant(e_j)])?[0];
+    Ok(column.slice(1, j, j + 1).reshape(&[batch]))
 }
 
 /// Row sums `Σⱼ a_bj b_bj` of two `[B, d]` batches: per-sample dot products, `[B]`.
