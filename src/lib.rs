@@ -36,6 +36,8 @@ pub mod io;
 pub mod model;
 pub mod objective;
 pub mod optim;
+#[cfg(feature = "std")]
+pub mod parallel;
 pub mod random;
 pub mod real;
 pub mod sample;
@@ -48,6 +50,6 @@ pub use error::Error;
 pub use real::Real;
 pub use tape::{
     batched_hessian_trace, grad, hessian, hessian_trace, hvp, hvp_reverse_over_reverse, jacobian,
-    jvp, vjp, Mark, Tape, Var,
+    jvp, vjp, GradAccumulator, Mark, Tape, Var,
 };
 pub use tensor::Tensor;
