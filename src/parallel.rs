@@ -68,7 +68,11 @@ pub fn map_row_blocks<T: Real, R: Send>(
     shards: usize,
     f: impl Fn(core::ops::Range<usize>, Tensor<T>) -> R + Sync,
 ) -> Vec<R> {
-    assert!(x.ndim() == 2, "map_row_blocks: shape {:?} is not a matrix", x.shape());
+    assert!(
+        x.ndim() == 2,
+        "map_row_blocks: shape {:?} is not a matrix",
+        x.shape()
+    );
     let blocks = row_blocks(x.shape()[0], shards);
     let f = &f;
     std::thread::scope(|scope| {
@@ -85,7 +89,11 @@ pub fn map_row_blocks<T: Real, R: Send>(
             results.push(f(rows.clone(), x.slice_axis(0, rows.start, rows.end)));
         }
         for handle in handles {
-            results.push(handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            results.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
         }
         results
     })
