@@ -27,6 +27,7 @@
 
 extern crate alloc;
 
+pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
