@@ -295,17 +295,11 @@ fn jacobian_in_forward_mode_matches_finite_differences() {
     );
 }
 
-/// ENGINE BUG (reported, not fixed here; `cargo test -- --ignored` runs it):
-/// when one of the `xs` is computed from another, `vjp` and `jvp` disagree
-/// about what is being differentiated, so the adjoint identity
-/// `⟨ȳ, J ẋ⟩ = ⟨x̄, ẋ⟩` fails. With `b = exp(a)` and `z = b²`:
-/// `grad(z, &[a, b])` gives `[2e⁴, 2e²]` (the total derivative for `a`,
-/// through `b`), but `jvp(&[z], &[a, b], &[1, 1])` gives `2e²` (the forward
-/// sweep keeps the tangent given to `b` and drops `a`'s), not
-/// `2e⁴ + 2e² = ⟨[2e⁴, 2e²], [1, 1]⟩`. One mode must change to the other's
-/// convention (treat every x as independent, or propagate through it).
+/// When one of the `xs` is computed from another, both modes take total
+/// derivatives (a tangent or cotangent flows on through an `x`), so they stay
+/// adjoint. With `b = exp(a)` and `z = b²`: `grad(z, &[a, b]) = [2e⁴, 2e²]`
+/// and `jvp(&[z], &[a, b], &[1, 1]) = 2e⁴ + 2e²`.
 #[test]
-#[ignore = "engine bug: vjp and jvp disagree when one x depends on another"]
 fn adjoint_identity_holds_when_one_x_depends_on_another() {
     let tape = Tape::new();
     let a = tape.input(Tensor::scalar(2.0f64));
@@ -319,4 +313,6 @@ fn adjoint_identity_holds_when_one_x_depends_on_another() {
         (forward - reverse).abs() < 1e-12 * reverse.abs(),
         "⟨z̄, J ẋ⟩ = {forward} but ⟨x̄, ẋ⟩ = {reverse}"
     );
+    let e2 = 2f64.exp(); // b = e²
+    assert!((reverse - (2.0 * e2 * e2 + 2.0 * e2)).abs() < 1e-12 * reverse);
 }

@@ -258,7 +258,9 @@ pub fn grad<'t, T: Real>(y: Var<'t, T>, xs: &[Var<'t, T>]) -> Result<Vec<Var<'t,
 /// recording order, applying each primitive's JVP rule to the nodes on a path
 /// from an `x` to a `y`. When the nodes include a recorded gradient, this is
 /// forward-over-reverse: see [`hvp`]. A `y` that depends on no `x` gets a zero
-/// tangent.
+/// tangent. An `x` computed from another `x` adds its own tangent to the one
+/// flowing into it (a tangent perturbs a node's value), just as [`vjp`] lets
+/// cotangents flow on through it, so the two modes are adjoint.
 ///
 /// # Errors
 ///
@@ -307,8 +309,7 @@ pub fn jvp<'t, T: Real>(
         is_x[x.index() - lo] = true;
     }
     for i in lo..=hi {
-        // An x keeps the tangent it was given, even if it is itself computed.
-        if is_x[i - lo] || !relevant[i - lo] {
+        if !relevant[i - lo] {
             continue;
         }
         let Some((primitive, parents)) = tape.op_of(i) else {
@@ -322,7 +323,15 @@ pub fn jvp<'t, T: Real>(
             continue;
         }
         let inputs: Vec<Var<'t, T>> = parents.iter().map(|&p| tape.var_at(p)).collect();
-        tangent[i - lo] = Some(primitive.jvp(&inputs, tape.var_at(i), &parent_tangents));
+        let propagated = primitive.jvp(&inputs, tape.var_at(i), &parent_tangents);
+        // An x that is itself computed from another x gets both its own
+        // tangent and the one flowing in: a tangent perturbs a node's value
+        // additively, the convention `vjp` follows too (its cotangents flow on
+        // through such an x), so that ⟨u, J v⟩ = ⟨Jᵀu, v⟩ holds.
+        tangent[i - lo] = Some(match tangent[i - lo] {
+            Some(own) if is_x[i - lo] => own + propagated,
+            _ => propagated,
+        });
     }
     Ok(ys
         .iter()
