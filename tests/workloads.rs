@@ -310,3 +310,23 @@ fn zero_dimensions_are_an_error() {
         assert!(w.prepare_dims(bad).is_err());
     }
 }
+
+/// Splitting the batch over threads gives the one-thread results to rounding,
+/// for every workload (per-sample results joined, means weighted by rows).
+#[test]
+fn every_workload_gives_the_same_results_on_one_or_three_threads() {
+    for workload in Workload::ALL {
+        let mut one = workload.prepare(Size::S);
+        one.set_threads(1);
+        // Three blocks of 43, 43 and 42 rows: unequal shares are weighted right.
+        let mut three = workload.prepare(Size::S);
+        three.set_threads(3);
+        let (a, b) = (one.outputs().unwrap(), three.outputs().unwrap());
+        assert_eq!(a.len(), b.len(), "{workload}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.shape(), y.shape(), "{workload}");
+            let scale = x.data().iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            assert!(x.max_abs_diff(y) < 1e-12 * scale, "{workload}");
+        }
+    }
+}
