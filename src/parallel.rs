@@ -6,9 +6,17 @@
 //! through `Rc`), and the results combined by their share of the rows. This
 //! module holds the splitting and the threads; what each block computes is up
 //! to the caller.
+//!
+//! The threads are started once and kept: a thread keeps its pool of recycled
+//! buffers (see [`crate::tensor::release_pooled_memory`]) from one call to the
+//! next, where a thread started per call would fault in all of its memory
+//! afresh every time (measured: slower than one thread at size S).
 
 use crate::real::Real;
 use crate::tensor::Tensor;
+use std::boxed::Box;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::vec::Vec;
 
 /// The number of threads batch-parallel work uses: the `SCORETAPE_THREADS`
@@ -48,25 +56,52 @@ pub fn row_blocks(rows: usize, shards: usize) -> Vec<core::ops::Range<usize>> {
         .collect()
 }
 
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The kept threads, each fed jobs through its own channel; grown on demand.
+fn worker(index: usize) -> Sender<Job> {
+    static WORKERS: OnceLock<Mutex<Vec<Sender<Job>>>> = OnceLock::new();
+    let mut workers = WORKERS
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    while workers.len() <= index {
+        let (sender, receiver) = channel::<Job>();
+        std::thread::Builder::new()
+            .name(std::format!("scoretape-worker-{}", workers.len()))
+            .spawn(move || {
+                for job in receiver {
+                    job();
+                }
+            })
+            .expect("could not start a worker thread");
+        workers.push(sender);
+    }
+    workers[index].clone()
+}
+
 /// Calls `f(rows, block)` for each block of rows of the matrix `x` (split as
 /// [`row_blocks`] does), each on its own thread (the calling thread takes the
-/// first), and returns the results in block order.
+/// first block, kept worker threads the others), and returns the results in
+/// block order.
 ///
 /// # Panics
 ///
-/// If `x` is not 2-D, or if `f` panics on any thread.
+/// If `x` is not 2-D, or if `f` panics on any thread (the panic is passed on
+/// to the caller).
 ///
 /// ```
 /// use scoretape::parallel::map_row_blocks;
 /// use scoretape::Tensor;
+/// use std::sync::Arc;
 /// let x = Tensor::from_rows(&[vec![1.0], vec![2.0], vec![3.0]]).unwrap();
-/// let sums = map_row_blocks(&x, 2, |_, block| block.sum());
+/// let sums = map_row_blocks(&x, 2, Arc::new(|_, block: Tensor<f64>| block.sum()));
 /// assert_eq!(sums, vec![3.0, 3.0]);
 /// ```
-pub fn map_row_blocks<T: Real, R: Send>(
+pub fn map_row_blocks<T: Real, R: Send + 'static>(
     x: &Tensor<T>,
     shards: usize,
-    f: impl Fn(core::ops::Range<usize>, Tensor<T>) -> R + Sync,
+    f: Arc<dyn Fn(core::ops::Range<usize>, Tensor<T>) -> R + Send + Sync>,
 ) -> Vec<R> {
     assert!(
         x.ndim() == 2,
@@ -74,27 +109,32 @@ pub fn map_row_blocks<T: Real, R: Send>(
         x.shape()
     );
     let blocks = row_blocks(x.shape()[0], shards);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let mut blocks = blocks.into_iter();
-        let first = blocks.next();
-        let handles: Vec<_> = blocks
-            .map(|rows| {
-                let block = x.slice_axis(0, rows.start, rows.end);
-                scope.spawn(move || f(rows, block))
-            })
-            .collect();
-        let mut results = Vec::with_capacity(handles.len() + 1);
-        if let Some(rows) = first {
-            results.push(f(rows.clone(), x.slice_axis(0, rows.start, rows.end)));
+    let (results_in, results_out) = channel();
+    for (k, rows) in blocks.iter().enumerate().skip(1) {
+        let (f, rows, sender) = (Arc::clone(&f), rows.clone(), results_in.clone());
+        let block = x.slice_axis(0, rows.start, rows.end);
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(rows, block)));
+            // The caller waits for every block, so the receiver is alive.
+            let _ = sender.send((k, result));
+        });
+        worker(k - 1)
+            .send(job)
+            .expect("a worker thread has stopped");
+    }
+    drop(results_in);
+    let mut results: Vec<Option<R>> = (0..blocks.len()).map(|_| None).collect();
+    if let Some(rows) = blocks.first() {
+        results[0] = Some(f(rows.clone(), x.slice_axis(0, rows.start, rows.end)));
+    }
+    for (k, result) in results_out {
+        match result {
+            Ok(r) => results[k] = Some(r),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        for handle in handles {
-            results.push(
-                handle
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            );
-        }
-        results
-    })
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every block reports its result"))
+        .collect()
 }

@@ -45,6 +45,7 @@ use crate::random::{bernoulli_tensor, normal_tensor, seeded};
 use crate::tape::{grad, hvp, jvp, Mark, Tape, Var};
 use crate::tensor::Tensor;
 use alloc::format;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -212,7 +213,7 @@ impl Workload {
             }
             _ => None,
         };
-        Ok(Prepared::new(self, dims, Some(model), x, random))
+        Ok(Prepared::new(self, dims, Some(Arc::new(model)), x, random))
     }
 }
 
@@ -350,7 +351,7 @@ impl fmt::Display for Dims {
 pub struct Prepared {
     workload: Workload,
     dims: Dims,
-    model: Option<MlpEnergy<f64>>,
+    model: Option<Arc<MlpEnergy<f64>>>,
     x: Tensor<f64>,
     random: Option<Tensor<f64>>,
     tape: Tape<f64>,
@@ -368,7 +369,7 @@ impl Prepared {
     fn new(
         workload: Workload,
         dims: Dims,
-        model: Option<MlpEnergy<f64>>,
+        model: Option<Arc<MlpEnergy<f64>>>,
         x: Tensor<f64>,
         random: Option<Tensor<f64>>,
     ) -> Prepared {
@@ -454,7 +455,7 @@ impl Prepared {
     /// assert_eq!(grad.model().unwrap().params().count(), 64 * 2 + 64 + 64 * 64 + 64 + 64 + 1);
     /// ```
     pub fn model(&self) -> Option<&MlpEnergy<f64>> {
-        self.model.as_ref()
+        self.model.as_deref()
     }
 
     /// The point the workload is evaluated at: the batch `[B, d]`, or the
@@ -568,19 +569,20 @@ impl Prepared {
     /// [`Prepared::outputs`] with the batch split over threads.
     #[cfg(feature = "std")]
     fn outputs_in_parallel(&self) -> Result<Vec<Tensor<f64>>, Error> {
-        let model = self.model.as_ref().expect("batched workloads have a model");
-        let random = self.random.as_ref();
+        let model = Arc::clone(self.model.as_ref().expect("batched workloads have a model"));
+        let random = self.random.clone();
         let (batch, workload) = (self.dims.batch, self.workload);
-        let blocks = crate::parallel::map_row_blocks(&self.x, self.threads, |rows, x| {
+        let block = move |rows: core::ops::Range<usize>, x: Tensor<f64>| {
             let tape = Tape::new();
             let mut inputs = model.params().record(&tape);
             inputs.push(tape.input(x.clone()));
-            if let Some(r) = random {
+            if let Some(r) = &random {
                 inputs.push(tape.constant(r.slice_axis(0, rows.start, rows.end)));
             }
             let share = rows.len() as f64 / batch as f64;
-            block_outputs(workload, model, &x, &tape, &inputs).map(|out| (share, out))
-        });
+            block_outputs(workload, &model, &x, &tape, &inputs).map(|out| (share, out))
+        };
+        let blocks = crate::parallel::map_row_blocks(&self.x, self.threads, Arc::new(block));
         let blocks = blocks.into_iter().collect::<Result<Vec<_>, Error>>()?;
         Ok(if self.workload.is_objective() {
             // Means over the batch: weight each block's by its share of rows.

@@ -106,6 +106,14 @@ impl Mark {
     }
 }
 
+/// Dropping a tape recycles its buffers as a rewind does, so a tape made per
+/// call (say, per thread of batch-parallel work) keeps the pool warm.
+impl<T: Real> Drop for Tape<T> {
+    fn drop(&mut self) {
+        self.rewind(Mark(0));
+    }
+}
+
 impl<T: Real> Default for Tape<T> {
     fn default() -> Self {
         Tape::new()
