@@ -218,10 +218,14 @@ impl<'t, T: Real> Var<'t, T> {
         }
         let shape = broadcast_shapes(&a, &b)
             .unwrap_or_else(|| panic!("{symbol}: shapes {a:?} and {b:?} do not broadcast"));
-        self.tape.apply(
-            primitive,
-            &[self.broadcast_to(&shape), other.broadcast_to(&shape)],
-        )
+        // The primitives read a smaller operand in place, as long as the other
+        // has the result's shape; only when neither has it is one expanded.
+        let lhs = if b != shape {
+            self.broadcast_to(&shape)
+        } else {
+            self
+        };
+        self.tape.apply(primitive, &[lhs, other])
     }
 
     /// `scale·x + shift`, element-wise, with scalar constants, as one node.

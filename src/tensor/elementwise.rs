@@ -143,9 +143,36 @@ impl<T: Real> Tensor<T> {
                 self.shape, other.shape
             )
         });
-        let a = self.broadcast_to(&shape);
-        let b = other.broadcast_to(&shape);
-        a.zip_map(&b, f)
+        // When one operand already has the result's shape, read the other in
+        // place through broadcast indexing instead of copying it out.
+        let mut data = super::pool::take(numel(&shape));
+        // The commonest case, a bias row: the smaller operand is the result's
+        // trailing axes, so it lines up with each chunk of the larger one.
+        let trailing = |small: &[usize]| {
+            let lead = small.iter().take_while(|&&n| n == 1).count();
+            small[lead..] == shape[shape.len() - (small.len() - lead)..]
+        };
+        if shape == self.shape && !other.data.is_empty() && trailing(&other.shape) {
+            for chunk in self.data.chunks_exact(other.data.len()) {
+                data.extend(chunk.iter().zip(&other.data).map(|(&x, &y)| f(x, y)));
+            }
+        } else if shape == other.shape && !self.data.is_empty() && trailing(&self.shape) {
+            for chunk in other.data.chunks_exact(self.data.len()) {
+                data.extend(self.data.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+            }
+        } else if shape == self.shape {
+            for_each_broadcast(&other.shape, &shape, |i, j| {
+                data.push(f(self.data[i], other.data[j]))
+            });
+        } else if shape == other.shape {
+            for_each_broadcast(&self.shape, &shape, |i, j| {
+                data.push(f(self.data[j], other.data[i]))
+            });
+        } else {
+            let a = self.broadcast_to(&shape);
+            return a.zip_map(other, f);
+        }
+        Tensor { shape, data }
     }
 
     /// Repeats the tensor along axes of length 1 (and new leading axes) to `shape`.

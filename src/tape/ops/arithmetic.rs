@@ -1,5 +1,11 @@
-//! Arithmetic on two tensors of the same shape (the `Var` operators broadcast
-//! first), and the affine map `a·x + b` by scalars.
+//! Arithmetic on two tensors, and the affine map `a·x + b` by scalars.
+//!
+//! The two operands may differ in shape as long as one of them has the shape
+//! of the result and the other broadcasts to it (a bias row added to every
+//! row of a batch): the forward kernel reads the smaller one in place instead
+//! of materialising a broadcast copy. So each VJP rule sums the cotangent back
+//! to its operand's shape (`sum_to`, a no-op when the shapes agree), and a JVP
+//! rule whose result could come out in the smaller shape broadcasts it.
 
 use super::{sum_present, Primitive};
 use crate::real::Real;
@@ -9,19 +15,22 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// Checks the two operands of a binary primitive agree in shape.
-fn same_shape<'a, T: Real>(name: &str, inputs: &[&'a Tensor<T>]) -> (&'a Tensor<T>, &'a Tensor<T>) {
+/// The two operands of a binary primitive, checking that one of them has the
+/// result's shape and the other broadcasts to it.
+fn operands<'a, T: Real>(name: &str, inputs: &[&'a Tensor<T>]) -> (&'a Tensor<T>, &'a Tensor<T>) {
     let (a, b) = (inputs[0], inputs[1]);
+    let fits = crate::tensor::broadcast_shapes(a.shape(), b.shape())
+        .is_some_and(|out| out == a.shape() || out == b.shape());
     assert!(
-        a.shape() == b.shape(),
-        "{name}: operand shapes {:?} and {:?} differ (the Var operators broadcast before recording)",
+        fits,
+        "{name}: operand shapes {:?} and {:?} do not broadcast to the shape of one of them",
         a.shape(),
         b.shape()
     );
     (a, b)
 }
 
-/// `a + b`. VJP `(ȳ, ȳ)`; JVP `ȧ + ḃ`.
+/// `a + b`. VJP `(Σ ȳ, Σ ȳ)`, each summed to its operand's shape; JVP `ȧ + ḃ`.
 #[derive(Clone, Copy, Debug)]
 pub struct Add;
 
@@ -30,24 +39,27 @@ impl<T: Real> Primitive<T> for Add {
         "add".to_string()
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        let (a, b) = same_shape("add", inputs);
+        let (a, b) = operands("add", inputs);
         a.zip_map(b, |x, y| x + y)
     }
     fn vjp<'t>(
         &self,
-        _: &[Var<'t, T>],
+        x: &[Var<'t, T>],
         _: Var<'t, T>,
         g: Var<'t, T>,
-        _: &[bool],
+        wanted: &[bool],
     ) -> Vec<Option<Var<'t, T>>> {
-        vec![Some(g), Some(g)]
+        vec![
+            wanted[0].then(|| g.sum_to(&x[0].shape())),
+            wanted[1].then(|| g.sum_to(&x[1].shape())),
+        ]
     }
-    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
-        sum_present([t[0], t[1]])
+    fn jvp<'t>(&self, _: &[Var<'t, T>], y: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        sum_present([t[0], t[1]]).broadcast_to(&y.shape())
     }
 }
 
-/// `a - b`. VJP `(ȳ, -ȳ)`; JVP `ȧ - ḃ`.
+/// `a - b`. VJP `(Σ ȳ, -Σ ȳ)`, each summed to its operand's shape; JVP `ȧ - ḃ`.
 #[derive(Clone, Copy, Debug)]
 pub struct Sub;
 
@@ -56,29 +68,34 @@ impl<T: Real> Primitive<T> for Sub {
         "sub".to_string()
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        let (a, b) = same_shape("sub", inputs);
+        let (a, b) = operands("sub", inputs);
         a.zip_map(b, |x, y| x - y)
     }
     fn vjp<'t>(
         &self,
-        _: &[Var<'t, T>],
+        x: &[Var<'t, T>],
         _: Var<'t, T>,
         g: Var<'t, T>,
         wanted: &[bool],
     ) -> Vec<Option<Var<'t, T>>> {
-        vec![Some(g), wanted[1].then(|| -g)]
+        vec![
+            wanted[0].then(|| g.sum_to(&x[0].shape())),
+            wanted[1].then(|| -g.sum_to(&x[1].shape())),
+        ]
     }
-    fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
-        match (t[0], t[1]) {
+    fn jvp<'t>(&self, _: &[Var<'t, T>], y: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        let tangent = match (t[0], t[1]) {
             (Some(ta), Some(tb)) => ta - tb,
             (Some(ta), None) => ta,
             (None, Some(tb)) => -tb,
             (None, None) => unreachable!("a JVP rule was called with no tangent at all"),
-        }
+        };
+        tangent.broadcast_to(&y.shape())
     }
 }
 
-/// `a ⊙ b` (element-wise). VJP `(ȳ⊙b, ȳ⊙a)`; JVP `ȧ⊙b + a⊙ḃ`.
+/// `a ⊙ b` (element-wise). VJP `(Σ ȳ⊙b, Σ ȳ⊙a)`, each summed to its
+/// operand's shape; JVP `ȧ⊙b + a⊙ḃ`.
 #[derive(Clone, Copy, Debug)]
 pub struct Mul;
 
@@ -87,7 +104,7 @@ impl<T: Real> Primitive<T> for Mul {
         "mul".to_string()
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        let (a, b) = same_shape("mul", inputs);
+        let (a, b) = operands("mul", inputs);
         a.zip_map(b, |x, y| x * y)
     }
     fn vjp<'t>(
@@ -97,14 +114,19 @@ impl<T: Real> Primitive<T> for Mul {
         g: Var<'t, T>,
         wanted: &[bool],
     ) -> Vec<Option<Var<'t, T>>> {
-        vec![wanted[0].then(|| g * x[1]), wanted[1].then(|| g * x[0])]
+        vec![
+            wanted[0].then(|| (g * x[1]).sum_to(&x[0].shape())),
+            wanted[1].then(|| (g * x[0]).sum_to(&x[1].shape())),
+        ]
     }
     fn jvp<'t>(&self, x: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        // Each product has one full-shaped factor, so the sum is full-shaped.
         sum_present([t[0].map(|ta| ta * x[1]), t[1].map(|tb| x[0] * tb)])
     }
 }
 
-/// `a / b` (element-wise), `y = a/b`. VJP `(ȳ/b, -ȳ⊙y/b)`; JVP `(ȧ - y⊙ḃ)/b`.
+/// `a / b` (element-wise), `y = a/b`. VJP `(Σ ȳ/b, -Σ ȳ⊙y/b)`, each summed
+/// to its operand's shape; JVP `(ȧ - y⊙ḃ)/b`.
 #[derive(Clone, Copy, Debug)]
 pub struct Div;
 
@@ -113,7 +135,7 @@ impl<T: Real> Primitive<T> for Div {
         "div".to_string()
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        let (a, b) = same_shape("div", inputs);
+        let (a, b) = operands("div", inputs);
         a.zip_map(b, |x, y| x / y)
     }
     fn vjp<'t>(
@@ -124,9 +146,13 @@ impl<T: Real> Primitive<T> for Div {
         wanted: &[bool],
     ) -> Vec<Option<Var<'t, T>>> {
         let ga = g / x[1];
-        vec![wanted[0].then_some(ga), wanted[1].then(|| -(ga * y))]
+        vec![
+            wanted[0].then(|| ga.sum_to(&x[0].shape())),
+            wanted[1].then(|| -(ga * y).sum_to(&x[1].shape())),
+        ]
     }
     fn jvp<'t>(&self, x: &[Var<'t, T>], y: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
+        // y and every quotient by b are full-shaped.
         let numerator = match (t[0], t[1]) {
             (Some(ta), Some(tb)) => ta - y * tb,
             (Some(ta), None) => ta,
