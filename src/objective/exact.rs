@@ -7,13 +7,12 @@
 //! `s = -∇E` does not involve `Z`, so neither does the loss, and
 //! `tr ∇ₓs = -tr H` with `H` the Hessian of `E` in `x`.
 
-use super::{
-    batched_jacobian_trace, check_inputs, energies, jacobian_diagonal, reduce, row_norm2, scores,
-    EnergyFn, ScoreFn,
-};
+use super::{check_inputs, energies, reduce, row_norm2, scores, EnergyFn, ScoreFn};
 use crate::error::Error;
 use crate::real::Real;
-use crate::tape::{grad, GradAccumulator, Tape, Var};
+use crate::tape::{
+    batched_jacobian_diagonal, batched_jacobian_trace, grad, GradAccumulator, Tape, Var,
+};
 use crate::tensor::Tensor;
 use alloc::format;
 use alloc::vec::Vec;
@@ -117,7 +116,7 @@ pub fn exact_score_matching_value_and_grad<'t, T: Real>(
         let mut accumulator = GradAccumulator::new(params)?;
         accumulator.add(reduce(tape, row_norm2(g) * T::cast(0.5), weights)?)?;
         for j in 0..dim {
-            let diagonal = jacobian_diagonal(g, x, j)?;
+            let diagonal = batched_jacobian_diagonal(g, x, j)?;
             accumulator.add(-reduce(tape, diagonal, weights)?)?;
         }
         accumulator.finish()

@@ -87,7 +87,7 @@ pub use sliced::{
 
 use crate::error::Error;
 use crate::real::Real;
-use crate::tape::{jvp, Tape, Var};
+use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
 use alloc::format;
 
@@ -250,49 +250,6 @@ pub(crate) fn scores<'t, T: Real>(
         )));
     }
     Ok(s)
-}
-
-/// Per-sample traces `tr ∂y_b/∂x_b`, shape `[B]`, of a batched map
-/// `y = f(x)` with `x, y` of shape `[B, d]` whose samples do not interact.
-///
-/// Forward sweep `j` pushes the tangent `eⱼ` into every sample at once and
-/// keeps column `j` of the result: `d` sweeps over what is already recorded
-/// (for `y = ∇E`, `d` Hessian-vector products over one recorded gradient).
-/// This is the one place the trace is computed, so a faster sweep (several
-/// tangents at once) replaces it here and nowhere else.
-pub(crate) fn batched_jacobian_trace<'t, T: Real>(
-    y: Var<'t, T>,
-    x: Var<'t, T>,
-) -> Result<Var<'t, T>, Error> {
-    let shape = x.shape();
-    let (batch, dim) = (shape[0], shape[1]);
-    let mut trace: Option<Var<'t, T>> = None;
-    for j in 0..dim {
-        let diagonal = jacobian_diagonal(y, x, j)?;
-        trace = Some(match trace {
-            Some(sum) => sum + diagonal,
-            None => diagonal,
-        });
-    }
-    Ok(match trace {
-        Some(t) => t,
-        None => x.tape().constant(Tensor::zeros(&[batch])),
-    })
-}
-
-/// Entry `(j, j)` of each sample's Jacobian of `y` (`[B, d]`) with respect to
-/// `x` (`[B, d]`), shape `[B]`: one forward sweep of `y` along `eⱼ` in every
-/// sample at once, of which column `j` is kept.
-pub(crate) fn jacobian_diagonal<'t, T: Real>(
-    y: Var<'t, T>,
-    x: Var<'t, T>,
-    j: usize,
-) -> Result<Var<'t, T>, Error> {
-    let shape = x.shape();
-    let (batch, dim) = (shape[0], shape[1]);
-    let e_j = Tensor::from_fn(&shape, |k| if k % dim == j { T::one() } else { T::zero() });
-    let column = jvp(&[y], &[x], &[x.tape().constant(e_j)])?[0];
-    Ok(column.slice(1, j, j + 1).reshape(&[batch]))
 }
 
 /// Row sums `Σⱼ a_bj b_bj` of two `[B, d]` batches: per-sample dot products, `[B]`.

@@ -19,8 +19,8 @@ mod var;
 pub use accumulate::GradAccumulator;
 pub use ops::{ElementwiseFn, Primitive};
 pub use transform::{
-    batched_hessian_trace, grad, hessian, hessian_trace, hvp, hvp_reverse_over_reverse, jacobian,
-    jvp, vjp,
+    batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,
+    hessian_trace, hvp, hvp_reverse_over_reverse, jacobian, jvp, vjp,
 };
 pub use var::Var;
 

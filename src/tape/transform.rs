@@ -522,9 +522,9 @@ pub fn hessian_trace<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>) -> Result<Var<'t
 
 /// Per-sample Hessian traces for a batch: `x` has shape `[B, d]` and `y` is
 /// the sum of per-sample values `f(x_b)`; the result, of shape `[B]`, holds
-/// `tr ∇²f(x_b)` for every sample. It takes `d` forward sweeps (not `B·d`):
-/// sweep `j` pushes the tangent `eⱼ` into every sample at once, over one
-/// recorded gradient.
+/// `tr ∇²f(x_b)` for every sample. One recorded gradient `g`, then
+/// [`batched_jacobian_trace`]`(g, x)`: `d` forward sweeps (not `B·d`), sweep
+/// `j` pushing the tangent `eⱼ` into every sample at once.
 ///
 /// The samples must not interact (`f(x_b)` depends on row `b` only), else the
 /// rows mix terms of other samples' Hessians.
@@ -546,25 +546,96 @@ pub fn batched_hessian_trace<'t, T: Real>(
     y: Var<'t, T>,
     x: Var<'t, T>,
 ) -> Result<Var<'t, T>, Error> {
-    let shape = x.try_value()?.shape().to_vec();
-    let [batch, d] = shape[..] else {
-        return Err(Error::Shape(format!(
-            "batched_hessian_trace needs x of shape [B, d], got {shape:?}"
-        )));
-    };
+    batch_shape("batched_hessian_trace", x)?;
     let g = grad(y, &[x])?[0];
+    batched_jacobian_trace(g, x)
+}
+
+/// `(B, d)` of a batch `x`, which must be 2-D.
+fn batch_shape<T: Real>(what: &str, x: Var<'_, T>) -> Result<(usize, usize), Error> {
+    let shape = x.try_value()?.shape().to_vec();
+    match shape[..] {
+        [batch, d] => Ok((batch, d)),
+        _ => Err(Error::Shape(format!(
+            "{what} needs x of shape [B, d], got {shape:?}"
+        ))),
+    }
+}
+
+/// Per-sample Jacobian traces `tr ∂y_b/∂x_b`, shape `[B]`, of a recorded
+/// batched map `y = f(x)` with `x` and `y` of shape `[B, d]` whose samples do
+/// not interact: the sum over `j` of [`batched_jacobian_diagonal`]. For
+/// `y = ∇E` these are the Hessian traces; for a score model `y = s(x)`, the
+/// divergence of the score.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `x` is not 2-D or `y` is not shaped like `x`, and the
+/// errors of [`jvp`].
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::{batched_jacobian_trace, Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]).unwrap());
+/// let y = x * x; // ∂y_bj/∂x_bj = 2x_bj
+/// assert_eq!(batched_jacobian_trace(y, x).unwrap().to_vec(), vec![6.0, 14.0]);
+/// ```
+pub fn batched_jacobian_trace<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+) -> Result<Var<'t, T>, Error> {
+    let (batch, d) = batch_shape("batched_jacobian_trace", x)?;
     let mut trace: Option<Var<'t, T>> = None;
     for j in 0..d {
-        let direction = Tensor::from_fn(&shape, |k| if k % d == j { T::one() } else { T::zero() });
-        let column = jvp(&[g], &[x], &[x.tape().constant(direction)])?[0];
-        let diagonal = column.slice(1, j, j + 1);
+        let diagonal = batched_jacobian_diagonal(y, x, j)?;
         trace = Some(match trace {
             Some(sum) => sum + diagonal,
             None => diagonal,
         });
     }
     Ok(match trace {
-        Some(t) => t.reshape(&[batch]),
+        Some(t) => t,
         None => x.tape().constant(Tensor::zeros(&[batch])),
     })
+}
+
+/// Entry `(j, j)` of each sample's Jacobian `∂y_b/∂x_b`, shape `[B]`, for a
+/// recorded batched map `y = f(x)` (`x`, `y` of shape `[B, d]`): one forward
+/// sweep of `y` along `eⱼ` in every sample at once, of which column `j` is
+/// kept.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `x` is not 2-D, `y` is not shaped like `x`, or
+/// `j ≥ d`, and the errors of [`jvp`].
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::{batched_jacobian_diagonal, Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]).unwrap());
+/// let y = x * x;
+/// assert_eq!(batched_jacobian_diagonal(y, x, 1).unwrap().to_vec(), vec![4.0, 8.0]);
+/// ```
+pub fn batched_jacobian_diagonal<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+    j: usize,
+) -> Result<Var<'t, T>, Error> {
+    let (batch, d) = batch_shape("batched_jacobian_diagonal", x)?;
+    let y_shape = y.try_value()?.shape().to_vec();
+    if y_shape != [batch, d] || j >= d {
+        return Err(Error::Shape(format!(
+            "batched_jacobian_diagonal needs y shaped like x [{batch}, {d}] and j < {d}, got y {y_shape:?} and j = {j}"
+        )));
+    }
+    let e_j = Tensor::from_fn(
+        &[batch, d],
+        |k| if k % d == j { T::one() } else { T::zero() },
+    );
+    let column = jvp(&[y], &[x], &[x.tape().constant(e_j)])?[0];
+    Ok(column.slice(1, j, j + 1).reshape(&[batch]))
 }
