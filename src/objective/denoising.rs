@@ -80,6 +80,23 @@ fn corrupt<T: Real>(x: &Tensor<T>, sigma: &Tensor<T>, eps: &Tensor<T>) -> Tensor
     x.zip_map(&shift, |a, b| a + b)
 }
 
+/// What both single-level losses start from, after validating the inputs:
+/// the noisy batch `x̃ = x + σε` recorded as an input, and the target `ε/σ`
+/// (the negated score of `q(x̃|x)`, `-(x̃ - x)/σ²`) as a constant.
+fn noisy_batch<'t, T: Real>(
+    tape: &'t Tape<T>,
+    x: &Tensor<T>,
+    sigma: T,
+    noise: Noise<'_, T>,
+    weights: Option<&Tensor<T>>,
+) -> Result<(Var<'t, T>, Var<'t, T>), Error> {
+    let (batch, dim) = check_inputs(x, weights)?;
+    check_sigma(sigma)?;
+    let eps = noise.resolve(batch, dim)?;
+    let noisy = tape.input(corrupt(x, &Tensor::scalar(sigma), &eps));
+    Ok((noisy, tape.constant(eps.map(|v| v / sigma))))
+}
+
 /// Denoising score matching for an energy model at one noise level `σ`: the
 /// (weighted) mean over the batch of `ℓ = ½‖s(x̃) + ε/σ‖²` with
 /// `x̃ = x + σε` and `s = -∇ₓE`.
@@ -116,13 +133,9 @@ pub fn denoising_score_matching<'t, T: Real>(
     noise: Noise<'_, T>,
     weights: Option<&Tensor<T>>,
 ) -> Result<Var<'t, T>, Error> {
-    let (batch, dim) = check_inputs(x, weights)?;
-    check_sigma(sigma)?;
-    let eps = noise.resolve(batch, dim)?;
-    let noisy = tape.input(corrupt(x, &Tensor::scalar(sigma), &eps));
-    let e = energies(energy, noisy, batch)?;
+    let (noisy, target) = noisy_batch(tape, x, sigma, noise, weights)?;
+    let e = energies(energy, noisy, x.shape()[0])?;
     let g = grad(e.sum(), &[noisy])?[0];
-    let target = tape.constant(eps.map(|v| v / sigma)); // -(x̃ - x)/σ² = -ε/σ, negated
     let per_sample = row_norm2(target - g) * T::cast(0.5);
     reduce(tape, per_sample, weights)
 }
@@ -161,12 +174,8 @@ pub fn denoising_score_matching_score_model<'t, T: Real>(
     noise: Noise<'_, T>,
     weights: Option<&Tensor<T>>,
 ) -> Result<Var<'t, T>, Error> {
-    let (batch, dim) = check_inputs(x, weights)?;
-    check_sigma(sigma)?;
-    let eps = noise.resolve(batch, dim)?;
-    let noisy = tape.input(corrupt(x, &Tensor::scalar(sigma), &eps));
+    let (noisy, target) = noisy_batch(tape, x, sigma, noise, weights)?;
     let s = scores(score, noisy)?;
-    let target = tape.constant(eps.map(|v| v / sigma));
     let per_sample = row_norm2(s + target) * T::cast(0.5);
     reduce(tape, per_sample, weights)
 }
@@ -248,13 +257,7 @@ pub fn denoising_score_matching_multilevel<'t, T: Real>(
     let sigma_per_sample = Tensor::from_fn(&[batch, 1], |b| sigmas[level_of[b]]);
     let noisy = tape.input(corrupt(x, &sigma_per_sample, &eps));
     let sigma = tape.constant(sigma_per_sample);
-    let s = score(noisy, sigma);
-    if s.try_value()?.shape() != [batch, dim] {
-        return Err(Error::Shape(format!(
-            "the score must have the shape of its input [{batch}, {dim}], got {:?}",
-            s.shape()
-        )));
-    }
+    let s = scores(&|noisy| score(noisy, sigma), noisy)?;
     let per_sample = row_norm2(s * sigma + tape.constant(eps)) * T::cast(0.5);
     reduce(tape, per_sample, weights)
 }
