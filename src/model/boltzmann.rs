@@ -1,7 +1,7 @@
 //! The fully visible Boltzmann machine on bits, `E(x) = -½xᵀWx - bᵀx` for
 //! `x ∈ {0, 1}^d`, with its exact distribution for small `d`.
 
-use super::linalg::to_f64;
+use super::linalg::{check_vector_and_symmetric, to_f64};
 use super::{Energy, Model, Params};
 use crate::error::Error;
 use crate::real::Real;
@@ -112,43 +112,12 @@ impl<T: Real> Boltzmann<T> {
     /// assert!(Boltzmann::from_parts(&asymmetric, &b).is_err());
     /// ```
     pub fn from_parts(coupling: &Tensor<T>, bias: &Tensor<T>) -> Result<Self, Error> {
-        let [d] = *bias.shape() else {
-            return Err(Error::Shape(format!(
-                "the bias must be a vector [d], got shape {:?}",
-                bias.shape()
+        let (d, w, tolerance) = check_vector_and_symmetric(("bias", bias), ("coupling", coupling))?;
+        if let Some(i) = (0..d).find(|&i| Float::abs(w.get(&[i, i])) > tolerance) {
+            return Err(Error::InvalidData(format!(
+                "the coupling must have a zero diagonal, but entry ({i}, {i}) is {}",
+                w.get(&[i, i])
             )));
-        };
-        if coupling.shape() != [d, d] {
-            return Err(Error::Shape(format!(
-                "a bias of dimension {d} needs a coupling [{d}, {d}], got shape {:?}",
-                coupling.shape()
-            )));
-        }
-        if !coupling.all_finite() || !bias.all_finite() {
-            return Err(Error::InvalidData(String::from(
-                "the coupling or bias has a NaN or infinite entry",
-            )));
-        }
-        let w = to_f64(coupling);
-        let scale = w
-            .data()
-            .iter()
-            .fold(0.0, |m, &v| Float::max(Float::abs(v), m));
-        let tolerance = T::epsilon().sqrt().as_f64() * scale;
-        for i in 0..d {
-            if Float::abs(w.get(&[i, i])) > tolerance {
-                return Err(Error::InvalidData(format!(
-                    "the coupling must have a zero diagonal, but entry ({i}, {i}) is {}",
-                    w.get(&[i, i])
-                )));
-            }
-            for j in 0..i {
-                if Float::abs(w.get(&[i, j]) - w.get(&[j, i])) > tolerance {
-                    return Err(Error::InvalidData(format!(
-                        "the coupling is not symmetric: entries ({i}, {j}) and ({j}, {i}) differ"
-                    )));
-                }
-            }
         }
         let mut params = Params::new();
         params.push("weight", coupling_from_raw(coupling));

@@ -227,3 +227,46 @@ pub(crate) fn to_f64<T: crate::Real>(t: &Tensor<T>) -> Tensor<f64> {
 pub(crate) fn from_f64<T: crate::Real>(t: &Tensor<f64>) -> Tensor<T> {
     Tensor::from_fn(t.shape(), |i| T::cast(t.data()[i]))
 }
+
+/// Validates a vector `[d]` and the matrix `[d, d]` that goes with it (a mean
+/// and a precision, a bias and a coupling): both finite, the matrix symmetric
+/// to within `√ε·max|M|`, ε the machine epsilon of `T`. Returns `d`, the
+/// matrix in `f64`, and that tolerance, for any further checks.
+pub(crate) fn check_vector_and_symmetric<T: crate::Real>(
+    (vector_name, vector): (&str, &Tensor<T>),
+    (matrix_name, matrix): (&str, &Tensor<T>),
+) -> Result<(usize, Tensor<f64>, f64), Error> {
+    let [d] = *vector.shape() else {
+        return Err(Error::Shape(format!(
+            "the {vector_name} must be a vector [d], got shape {:?}",
+            vector.shape()
+        )));
+    };
+    if matrix.shape() != [d, d] {
+        return Err(Error::Shape(format!(
+            "a {vector_name} of dimension {d} needs a {matrix_name} [{d}, {d}], got shape {:?}",
+            matrix.shape()
+        )));
+    }
+    if !vector.all_finite() || !matrix.all_finite() {
+        return Err(Error::InvalidData(format!(
+            "the {vector_name} or {matrix_name} has a NaN or infinite entry"
+        )));
+    }
+    let m = to_f64(matrix);
+    let scale = m
+        .data()
+        .iter()
+        .fold(0.0, |s, &v| Float::max(Float::abs(v), s));
+    let tolerance = T::epsilon().sqrt().as_f64() * scale;
+    for i in 0..d {
+        for j in 0..i {
+            if Float::abs(m.get(&[i, j]) - m.get(&[j, i])) > tolerance {
+                return Err(Error::InvalidData(format!(
+                    "the {matrix_name} is not symmetric: entries ({i}, {j}) and ({j}, {i}) differ"
+                )));
+            }
+        }
+    }
+    Ok((d, m, tolerance))
+}

@@ -1,14 +1,13 @@
 //! The quadratic (Gaussian) energy `E(x) = ½(x-μ)ᵀP(x-μ)`, with the precision
 //! `P` kept symmetric positive definite by its parametrisation.
 
-use super::linalg::{cholesky, from_f64, inverse, to_f64};
+use super::linalg::{check_vector_and_symmetric, cholesky, from_f64, inverse, to_f64};
 use super::{Energy, Model, Params};
 use crate::error::Error;
 use crate::real::Real;
 use crate::tape::Var;
 use crate::tensor::Tensor;
 use alloc::format;
-use alloc::string::String;
 use num_traits::Float;
 
 /// The energy of a Gaussian `N(μ, P⁻¹)`: `E(x) = ½(x-μ)ᵀP(x-μ)`, so the score
@@ -118,41 +117,11 @@ impl<T: Real> QuadraticEnergy<T> {
     /// assert!(QuadraticEnergy::from_mean_precision(&Tensor::vector(&[0.0, 0.0]), &not_pd).is_err());
     /// ```
     pub fn from_mean_precision(mean: &Tensor<T>, precision: &Tensor<T>) -> Result<Self, Error> {
-        let [d] = *mean.shape() else {
-            return Err(Error::Shape(format!(
-                "the mean must be a vector [d], got shape {:?}",
-                mean.shape()
-            )));
-        };
-        if precision.shape() != [d, d] {
-            return Err(Error::Shape(format!(
-                "a mean of dimension {d} needs a precision [{d}, {d}], got shape {:?}",
-                precision.shape()
-            )));
-        }
-        if !mean.all_finite() || !precision.all_finite() {
-            return Err(Error::InvalidData(String::from(
-                "the mean or precision has a NaN or infinite entry",
-            )));
-        }
-        let p = to_f64(precision);
-        let tolerance = T::epsilon().sqrt().as_f64()
-            * p.data()
-                .iter()
-                .fold(0.0, |m, &v| Float::max(Float::abs(v), m));
+        let (d, p, _) = check_vector_and_symmetric(("mean", mean), ("precision", precision))?;
         let symmetric = Tensor::from_fn(&[d, d], |k| {
             let (i, j) = (k / d, k % d);
             0.5 * (p.get(&[i, j]) + p.get(&[j, i]))
         });
-        if let Some(k) =
-            (0..d * d).find(|&k| Float::abs(p.data()[k] - symmetric.data()[k]) * 2.0 > tolerance)
-        {
-            return Err(Error::InvalidData(format!(
-                "the precision is not symmetric: entries ({}, {}) and ({1}, {0}) differ",
-                k / d,
-                k % d
-            )));
-        }
         let l = cholesky(&symmetric).map_err(|e| {
             Error::InvalidData(format!("the precision is not positive definite ({e})"))
         })?;
