@@ -116,6 +116,35 @@ impl<T: Real> Tensor<T> {
         }
     }
 
+    /// Applies a kernel for whole slices: `kernel(xs, out)` must append one
+    /// result per element of `xs` to the empty `out` (as
+    /// [`Real::softplus_into`] does).
+    ///
+    /// # Panics
+    ///
+    /// If the kernel appends a different number of elements.
+    ///
+    /// ```
+    /// use scoretape::{Real, Tensor};
+    /// let t = Tensor::vector(&[0.0, 1.0]).map_slice(f64::exp_into);
+    /// assert_eq!(t.data()[0], 1.0);
+    /// ```
+    pub fn map_slice(&self, kernel: impl FnOnce(&[T], &mut Vec<T>)) -> Self {
+        let mut data = super::pool::take(self.data.len());
+        kernel(&self.data, &mut data);
+        assert_eq!(
+            data.len(),
+            self.data.len(),
+            "map_slice: the kernel wrote {} elements for {}",
+            data.len(),
+            self.data.len()
+        );
+        Tensor {
+            shape: self.shape.clone(),
+            data,
+        }
+    }
+
     /// Combines two tensors element by element, broadcasting their shapes.
     ///
     /// # Panics

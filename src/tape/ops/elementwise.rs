@@ -20,6 +20,13 @@ pub trait ElementwiseFn<T: Real>: 'static {
     fn name(&self) -> String;
     /// `f(x)` for one element.
     fn value(&self, x: T) -> T;
+    /// `f(x)` for every element of `xs`, appended to `out`: the forward pass
+    /// calls this. The default calls [`ElementwiseFn::value`] element by
+    /// element; a function with a kernel for whole slices (as softplus has
+    /// [`Real::softplus_into`]) overrides it.
+    fn values(&self, xs: &[T], out: &mut Vec<T>) {
+        out.extend(xs.iter().map(|&x| self.value(x)));
+    }
     /// `f'(x)` for all elements, as a `Var`, given the input `x` and the output
     /// `y = f(x)` (often the cheaper way to say it: `exp' = y`).
     fn derivative<'t>(&self, x: Var<'t, T>, y: Var<'t, T>) -> Var<'t, T>;
@@ -42,7 +49,7 @@ impl<T: Real, F: ElementwiseFn<T>> Primitive<T> for Elementwise<F> {
     }
 
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        inputs[0].map(|x| self.0.value(x))
+        inputs[0].map_slice(|xs, out| self.0.values(xs, out))
     }
 
     fn vjp<'t>(
@@ -71,8 +78,23 @@ fn one_minus<T: Real>(v: Var<'_, T>) -> Var<'_, T> {
     v.affine(-T::one(), T::one())
 }
 
+/// Defines an [`ElementwiseFn`] from its value, its derivative and, where
+/// there is one, a kernel for whole slices (which then also gives the value
+/// of one element, so that both agree to the bit).
 macro_rules! elementwise_fn {
-    ($(#[$doc:meta])* $name:ident, $label:literal, |$x:ident| $value:expr, |$vx:ident, $vy:ident| $derivative:expr) => {
+    ($(#[$doc:meta])* $name:ident, $label:literal, slice $slice:path, |$vx:ident, $vy:ident| $derivative:expr) => {
+        elementwise_fn!(
+            $(#[$doc])* $name, $label,
+            |x| {
+                let mut out = Vec::with_capacity(1);
+                $slice(&[x], &mut out);
+                out[0]
+            },
+            |$vx, $vy| $derivative,
+            slice $slice
+        );
+    };
+    ($(#[$doc:meta])* $name:ident, $label:literal, |$x:ident| $value:expr, |$vx:ident, $vy:ident| $derivative:expr $(, slice $slice:path)?) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default)]
         pub struct $name;
@@ -85,6 +107,11 @@ macro_rules! elementwise_fn {
             fn value(&self, $x: T) -> T {
                 $value
             }
+            $(
+                fn values(&self, xs: &[T], out: &mut Vec<T>) {
+                    $slice(xs, out)
+                }
+            )?
             #[allow(unused_variables)]
             fn derivative<'t>(&self, $vx: Var<'t, T>, $vy: Var<'t, T>) -> Var<'t, T> {
                 $derivative
@@ -95,7 +122,7 @@ macro_rules! elementwise_fn {
 
 elementwise_fn!(
     /// `exp(x)`; `exp' = exp = y`.
-    Exp, "exp", |x| x.exp(), |x, y| y
+    Exp, "exp", slice T::exp_into, |x, y| y
 );
 elementwise_fn!(
     /// `ln(x)`; `ln'(x) = 1/x`.
@@ -113,18 +140,38 @@ elementwise_fn!(
     /// `softplus(x) = ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^{-|x|})`
     /// so it neither overflows for large `x` nor loses digits for very
     /// negative `x`; derivative `sigmoid(x)`.
-    Softplus, "softplus", |x| x.max(T::zero()) + log1p_small((-x.abs()).exp()), |x, y| x.sigmoid()
+    Softplus, "softplus", slice T::softplus_into, |x, y| x.sigmoid()
 );
 elementwise_fn!(
     /// `sigmoid(x) = 1/(1 + e^{-x})`, evaluated without overflow for either
     /// sign; derivative `y(1 - y)`.
-    Sigmoid, "sigmoid", |x| sigmoid(x), |x, y| y * one_minus(y)
+    Sigmoid, "sigmoid", slice T::sigmoid_into, |x, y| y * one_minus(y)
 );
 elementwise_fn!(
     /// `ln sigmoid(x) = -softplus(-x)`, stable for large `|x|`; derivative
     /// `1 - sigmoid(x) = sigmoid(-x)`.
-    LogSigmoid, "log_sigmoid", |x| x.min(T::zero()) - log1p_small((-x.abs()).exp()), |x, y| (-x).sigmoid()
+    LogSigmoid, "log_sigmoid", slice log_sigmoid_into, |x, y| (-x).sigmoid()
 );
+
+/// `x·sigmoid(x)` for every element of `xs`, appended to `out`.
+fn silu_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
+    let start = out.len();
+    T::sigmoid_into(xs, out);
+    for (y, &x) in out[start..].iter_mut().zip(xs) {
+        *y *= x;
+    }
+}
+
+/// `ln sigmoid(x) = -softplus(-x)` for every element of `xs`, appended to `out`.
+fn log_sigmoid_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
+    let start = out.len();
+    out.extend(xs.iter().map(|&x| -x));
+    let negated = out.split_off(start);
+    T::softplus_into(&negated, out);
+    for y in &mut out[start..] {
+        *y = -*y;
+    }
+}
 elementwise_fn!(
     /// `tanh(x)`; derivative `1 - y²`.
     Tanh, "tanh", |x| x.tanh(), |x, y| one_minus(y.square())
@@ -147,35 +194,11 @@ elementwise_fn!(
 );
 elementwise_fn!(
     /// `SiLU(x) = x·sigmoid(x)`; derivative `σ(x)(1 + x(1 - σ(x)))`.
-    Silu, "silu", |x| x * sigmoid(x), |x, y| {
+    Silu, "silu", slice silu_into, |x, y| {
         let s = x.sigmoid();
         s * (x * one_minus(s)).affine(T::one(), T::one())
     }
 );
-
-/// `ln(1 + e)` for `e ∈ [0, 1]`, accurate to a few ulps. With `u = 1 + e`
-/// rounded, `ln(u)·e/(u - 1)` cancels the rounding of `u` to first order
-/// (Goldberg's identity); it costs one `ln`, which is several times cheaper
-/// than the C library's `log1p` and is the hot spot of every softplus network.
-#[inline]
-fn log1p_small<T: Real>(e: T) -> T {
-    let u = T::one() + e;
-    if u == T::one() {
-        e
-    } else {
-        u.ln() * (e / (u - T::one()))
-    }
-}
-
-/// `sigmoid(x)` for one number, without overflow for either sign.
-fn sigmoid<T: Real>(x: T) -> T {
-    if x >= T::zero() {
-        (T::one() + (-x).exp()).recip()
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
-}
 
 /// `ELU(x) = x` for `x > 0`, `eˣ - 1` otherwise (α = 1); derivative 1 for
 /// `x > 0` and `eˣ = y + 1` otherwise. The choice of branch is a constant mask,

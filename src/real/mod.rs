@@ -4,6 +4,11 @@
 //! Like num-dual's `DualNum`, one trait names everything the engine needs of a
 //! number, so the whole crate is generic over `f32` and `f64`.
 
+mod elementwise;
+
+use alloc::vec::Vec;
+pub(crate) use elementwise::{sigmoid, softplus};
+
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
@@ -57,6 +62,59 @@ pub trait Real:
     /// ```
     fn as_f64(self) -> f64;
 
+    /// Appends `eˣ` for every element `x` of `xs` to `out`.
+    ///
+    /// `f64` evaluates whole slices with a vectorised polynomial kernel
+    /// (within a few ulp of the correctly rounded result, chosen for the
+    /// widest SIMD instructions the CPU has); other types call their `exp`.
+    ///
+    /// ```
+    /// use scoretape::Real;
+    /// let mut out = vec![];
+    /// f64::exp_into(&[0.0, 1.0], &mut out);
+    /// assert_eq!(out[0], 1.0);
+    /// assert!((out[1] - std::f64::consts::E).abs() <= 4.0 * f64::EPSILON);
+    /// ```
+    fn exp_into(xs: &[Self], out: &mut Vec<Self>) {
+        out.extend(xs.iter().map(|x| x.exp()));
+    }
+
+    /// Appends `softplus(x) = ln(1 + eˣ)` for every element `x` of `xs` to
+    /// `out`, computed as `max(x, 0) + ln(1 + e^{-|x|})` so that it neither
+    /// overflows nor loses digits for very negative `x`.
+    ///
+    /// `f64` evaluates whole slices with a vectorised polynomial kernel, as
+    /// [`Real::exp_into`] does.
+    ///
+    /// ```
+    /// use scoretape::Real;
+    /// let mut out = vec![];
+    /// f64::softplus_into(&[1000.0, 0.0, -1000.0], &mut out);
+    /// assert_eq!(out[0], 1000.0);
+    /// assert!((out[1] - std::f64::consts::LN_2).abs() <= f64::EPSILON);
+    /// assert_eq!(out[2], 0.0); // e^{-1000} underflows
+    /// ```
+    fn softplus_into(xs: &[Self], out: &mut Vec<Self>) {
+        out.extend(xs.iter().map(|&x| softplus(x)));
+    }
+
+    /// Appends `sigmoid(x) = 1/(1 + e^{-x})` for every element `x` of `xs` to
+    /// `out`, without overflow for either sign.
+    ///
+    /// `f64` evaluates whole slices with a vectorised polynomial kernel, as
+    /// [`Real::exp_into`] does.
+    ///
+    /// ```
+    /// use scoretape::Real;
+    /// let mut out = vec![];
+    /// f32::sigmoid_into(&[0.0, 100.0, -100.0], &mut out);
+    /// assert_eq!(out[..2], [0.5, 1.0]);
+    /// assert!(out[2] > 0.0 && out[2] < 1e-43);
+    /// ```
+    fn sigmoid_into(xs: &[Self], out: &mut Vec<Self>) {
+        out.extend(xs.iter().map(|&x| sigmoid(x)));
+    }
+
     /// `C = A · B` for strided matrices: `A` is `m×k`, `B` is `k×n`, `C` is `m×n`,
     /// each given as a slice plus row and column strides (in elements), so a
     /// transposed operand is just swapped strides.
@@ -107,7 +165,7 @@ fn check_fits(name: &str, rows: usize, cols: usize, strides: [isize; 2], len: us
 }
 
 macro_rules! impl_real {
-    ($t:ty, $kernel:ident) => {
+    ($t:ty, $kernel:ident $(, $extra:item)*) => {
         impl Real for $t {
             const NAME: &'static str = stringify!($t);
 
@@ -159,9 +217,23 @@ macro_rules! impl_real {
                     );
                 }
             }
+
+            $($extra)*
         }
     };
 }
 
 impl_real!(f32, sgemm);
-impl_real!(f64, dgemm);
+impl_real!(
+    f64,
+    dgemm,
+    fn exp_into(xs: &[f64], out: &mut Vec<f64>) {
+        elementwise::exp_slice_f64(xs, out)
+    },
+    fn softplus_into(xs: &[f64], out: &mut Vec<f64>) {
+        elementwise::softplus_slice_f64(xs, out)
+    },
+    fn sigmoid_into(xs: &[f64], out: &mut Vec<f64>) {
+        elementwise::sigmoid_slice_f64(xs, out)
+    }
+);
