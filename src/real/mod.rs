@@ -17,7 +17,7 @@ use num_traits::{Float, FloatConst};
 /// A real floating-point scalar: `f32` or `f64`.
 ///
 /// Beyond [`Float`], it converts from `f64` literals ([`Real::cast`]) and
-/// multiplies matrices with a cache-blocked, SIMD kernel ([`Real::gemm`],
+/// multiplies matrices with a cache-blocked, SIMD kernel ([`Real::gemm_into`],
 /// from the `matrixmultiply` crate).
 ///
 /// # Examples
@@ -115,9 +115,11 @@ pub trait Real:
         out.extend(xs.iter().map(|&x| sigmoid(x)));
     }
 
-    /// `C = A · B` for strided matrices: `A` is `m×k`, `B` is `k×n`, `C` is `m×n`,
+    /// Appends `C = A · B` to `out`, row-major: `A` is `m×k` and `B` is `k×n`,
     /// each given as a slice plus row and column strides (in elements), so a
-    /// transposed operand is just swapped strides.
+    /// transposed operand is just swapped strides; `C` is `m×n`. The kernel
+    /// writes the product straight into `out`'s spare capacity, so no time is
+    /// spent zeroing it first.
     ///
     /// # Panics
     ///
@@ -129,12 +131,12 @@ pub trait Real:
     /// // [1 2; 3 4] · [1; 1] = [3; 7]
     /// let a = [1.0, 2.0, 3.0, 4.0];
     /// let b = [1.0, 1.0];
-    /// let mut c = [0.0; 2];
-    /// f64::gemm(2, 2, 1, &a, [2, 1], &b, [1, 1], &mut c, [1, 1]);
+    /// let mut c = vec![];
+    /// f64::gemm_into(2, 2, 1, &a, [2, 1], &b, [1, 1], &mut c);
     /// assert_eq!(c, [3.0, 7.0]);
     /// ```
     #[allow(clippy::too_many_arguments)]
-    fn gemm(
+    fn gemm_into(
         m: usize,
         k: usize,
         n: usize,
@@ -142,8 +144,7 @@ pub trait Real:
         a_strides: [isize; 2],
         b: &[Self],
         b_strides: [isize; 2],
-        c: &mut [Self],
-        c_strides: [isize; 2],
+        out: &mut Vec<Self>,
     );
 }
 
@@ -179,7 +180,7 @@ macro_rules! impl_real {
                 self as f64
             }
 
-            fn gemm(
+            fn gemm_into(
                 m: usize,
                 k: usize,
                 n: usize,
@@ -187,35 +188,43 @@ macro_rules! impl_real {
                 a_strides: [isize; 2],
                 b: &[Self],
                 b_strides: [isize; 2],
-                c: &mut [Self],
-                c_strides: [isize; 2],
+                out: &mut Vec<Self>,
             ) {
                 check_fits("A", m, k, a_strides, a.len());
                 check_fits("B", k, n, b_strides, b.len());
-                check_fits("C", m, n, c_strides, c.len());
-                if m == 0 || n == 0 {
+                let start = out.len();
+                if k == 0 {
+                    // An empty sum: the kernel is not asked to write zeros.
+                    out.resize(start + m * n, 0.0);
                     return;
                 }
-                // SAFETY: every index the kernel touches lies inside the slices,
-                // as checked above; `c` is borrowed mutably, so it aliases nothing.
-                unsafe {
-                    matrixmultiply::$kernel(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        a.as_ptr(),
-                        a_strides[0],
-                        a_strides[1],
-                        b.as_ptr(),
-                        b_strides[0],
-                        b_strides[1],
-                        0.0,
-                        c.as_mut_ptr(),
-                        c_strides[0],
-                        c_strides[1],
-                    );
+                out.reserve(m * n);
+                if m > 0 && n > 0 {
+                    // SAFETY: every index the kernel reads lies inside `a` and
+                    // `b`, as checked above; it writes the `m·n` elements after
+                    // `start`, for which `reserve` made room. With β = 0 it
+                    // never reads them, so they need not be initialised.
+                    unsafe {
+                        matrixmultiply::$kernel(
+                            m,
+                            k,
+                            n,
+                            1.0,
+                            a.as_ptr(),
+                            a_strides[0],
+                            a_strides[1],
+                            b.as_ptr(),
+                            b_strides[0],
+                            b_strides[1],
+                            0.0,
+                            out.as_mut_ptr().add(start),
+                            n as isize,
+                            1,
+                        );
+                    }
                 }
+                // SAFETY: the kernel wrote all `m·n` elements after `start`.
+                unsafe { out.set_len(start + m * n) }
             }
 
             $($extra)*

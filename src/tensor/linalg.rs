@@ -1,4 +1,4 @@
-//! Matrix multiplication, through the cache-blocked SIMD kernel of [`Real::gemm`].
+//! Matrix multiplication, through the cache-blocked SIMD kernel of [`Real::gemm_into`].
 
 use super::Tensor;
 use crate::real::Real;
@@ -60,8 +60,8 @@ impl<T: Real> Tensor<T> {
             self.shape(),
             other.shape()
         );
-        let mut out = Tensor::zeros(&[m, n]);
-        T::gemm(
+        let mut data = super::pool::take(m * n);
+        T::gemm_into(
             m,
             k,
             n,
@@ -69,9 +69,11 @@ impl<T: Real> Tensor<T> {
             a_strides,
             other.data(),
             b_strides,
-            out.data_mut(),
-            [n as isize, 1],
+            &mut data,
         );
-        out
+        Tensor {
+            shape: alloc::vec![m, n],
+            data,
+        }
     }
 }
