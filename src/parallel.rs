@@ -15,7 +15,7 @@
 use crate::real::Real;
 use crate::tensor::Tensor;
 use std::boxed::Box;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::vec::Vec;
 
@@ -58,6 +58,30 @@ pub fn row_blocks(rows: usize, shards: usize) -> Vec<core::ops::Range<usize>> {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// How long a thread waiting for a job or a result keeps polling before it
+/// sleeps. Waking a sleeping thread takes tens of microseconds (a futex round
+/// trip through the kernel, more in a VM), as much as a whole call at size S;
+/// calls in a training loop or a bench come back to back, so the next job
+/// usually arrives while the thread still polls. Measured: `grad` S
+/// 136 → 73 µs, `grad` M 271 → 203 µs, `dsm` S 268 → 204 µs.
+const POLL_BEFORE_SLEEPING: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// The next message, polling for [`POLL_BEFORE_SLEEPING`] before sleeping on
+/// the channel; `None` once every sender is gone.
+fn receive<M>(receiver: &Receiver<M>) -> Option<M> {
+    let deadline = std::time::Instant::now() + POLL_BEFORE_SLEEPING;
+    loop {
+        match receiver.try_recv() {
+            Ok(message) => return Some(message),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if std::time::Instant::now() < deadline => {
+                std::hint::spin_loop()
+            }
+            Err(TryRecvError::Empty) => return receiver.recv().ok(),
+        }
+    }
+}
+
 /// The kept threads, each fed jobs through its own channel; grown on demand.
 fn worker(index: usize) -> Sender<Job> {
     static WORKERS: OnceLock<Mutex<Vec<Sender<Job>>>> = OnceLock::new();
@@ -70,7 +94,7 @@ fn worker(index: usize) -> Sender<Job> {
         std::thread::Builder::new()
             .name(std::format!("scoretape-worker-{}", workers.len()))
             .spawn(move || {
-                for job in receiver {
+                while let Some(job) = receive(&receiver) {
                     job();
                 }
             })
@@ -127,7 +151,7 @@ pub fn map_row_blocks<T: Real, R: Send + 'static>(
     if let Some(rows) = blocks.first() {
         results[0] = Some(f(rows.clone(), x.slice_axis(0, rows.start, rows.end)));
     }
-    for (k, result) in results_out {
+    while let Some((k, result)) = receive(&results_out) {
         match result {
             Ok(r) => results[k] = Some(r),
             Err(panic) => std::panic::resume_unwind(panic),
