@@ -109,3 +109,17 @@ fn the_tape_records_the_kernels_values() {
         .collect();
     assert_eq!(x.log_sigmoid().to_vec(), expected);
 }
+
+#[test]
+fn gemm_into_appends_the_product_and_an_empty_sum_is_zero() {
+    // [1 2 3; 4 5 6] · [1 0; 0 1; 1 1], B read transposed from [1 0 1; 0 1 1].
+    let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let b_transposed = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
+    let mut out = vec![-7.0];
+    f64::gemm_into(2, 3, 2, &a, [3, 1], &b_transposed, [1, 3], &mut out);
+    assert_eq!(out, [-7.0, 4.0, 5.0, 10.0, 11.0]);
+    // k = 0: every entry is an empty sum.
+    let mut empty = vec![];
+    f32::gemm_into(2, 0, 3, &[], [0, 1], &[], [3, 1], &mut empty);
+    assert_eq!(empty, [0.0; 6]);
+}

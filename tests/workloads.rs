@@ -235,7 +235,16 @@ fn loss_by_hand(p: &Prepared, theta: &[Tensor<f64>]) -> f64 {
 }
 
 fn check_objective(workload: Workload) {
-    let mut p = workload.prepare_dims(SMALL).unwrap();
+    check_objective_at(workload, SMALL, None);
+}
+
+/// The loss and gradient of one call against [`loss_by_hand`], at `dims`, on
+/// `threads` threads (or the default).
+fn check_objective_at(workload: Workload, dims: Dims, threads: Option<usize>) {
+    let mut p = workload.prepare_dims(dims).unwrap();
+    if let Some(threads) = threads {
+        p.set_threads(threads);
+    }
     let out = p.outputs().unwrap();
     let theta = p.model().unwrap().params().values().to_vec();
     assert_eq!(out.len(), 1 + theta.len());
@@ -290,6 +299,20 @@ fn dsm_matches_hand_written_loss_and_finite_differences() {
 #[test]
 fn rm_matches_hand_written_loss_and_finite_differences() {
     check_objective(Workload::Rm);
+}
+
+/// At `d = 40` ratio matching records about 1024 energy rows at a time, 24
+/// samples: a batch of 50 is recorded in three chunks on one thread and in two
+/// per block on three threads, their losses and gradients summed by share.
+#[test]
+fn rm_recorded_in_chunks_matches_hand_written_loss_and_finite_differences() {
+    let dims = Dims {
+        dim: 40,
+        hidden: 6,
+        batch: 50,
+    };
+    check_objective_at(Workload::Rm, dims, Some(1));
+    check_objective_at(Workload::Rm, dims, Some(3));
 }
 
 #[test]
