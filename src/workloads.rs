@@ -605,7 +605,7 @@ impl Prepared {
             } else {
                 alloc::vec![0..rows.len()]
             };
-            let mut block_total: Option<Vec<Tensor<f64>>> = None;
+            let mut block_total: Vec<Tensor<f64>> = Vec::new();
             for part in chunks {
                 let x_part = x.slice_axis(0, part.start, part.end);
                 let mut inputs = params.clone();
@@ -616,45 +616,26 @@ impl Prepared {
                 }
                 let out = block_outputs(workload, &model, &x_part, &tape, &inputs);
                 tape.rewind(mark);
-                let mut out = out?;
+                let out = out?;
                 if !workload.is_objective() {
                     return Ok((rows.len() as f64 / batch as f64, out));
                 }
-                let weight = part.len() as f64 / rows.len() as f64;
-                match &mut block_total {
-                    None => {
-                        for t in &mut out {
-                            t.data_mut().iter_mut().for_each(|v| *v *= weight);
-                        }
-                        block_total = Some(out);
-                    }
-                    Some(total) => {
-                        for (sum, t) in total.iter_mut().zip(&out) {
-                            for (s, &v) in sum.data_mut().iter_mut().zip(t.data()) {
-                                *s += weight * v;
-                            }
-                        }
-                    }
-                }
+                add_weighted(
+                    &mut block_total,
+                    &out,
+                    part.len() as f64 / rows.len() as f64,
+                );
             }
             let share = rows.len() as f64 / batch as f64;
-            Ok((share, block_total.expect("a block has at least one row")))
+            Ok((share, block_total))
         };
         let blocks = crate::parallel::map_row_blocks(&self.x, self.threads, Arc::new(block));
         let blocks = blocks.into_iter().collect::<Result<Vec<_>, Error>>()?;
         Ok(if self.workload.is_objective() {
             // Means over the batch: weight each block's by its share of rows.
-            let mut total: Vec<Tensor<f64>> = blocks[0]
-                .1
-                .iter()
-                .map(|t| Tensor::zeros(t.shape()))
-                .collect();
+            let mut total = Vec::new();
             for (share, outputs) in &blocks {
-                for (sum, t) in total.iter_mut().zip(outputs) {
-                    for (s, &v) in sum.data_mut().iter_mut().zip(t.data()) {
-                        *s += share * v;
-                    }
-                }
+                add_weighted(&mut total, outputs, *share);
             }
             total
         } else {
@@ -666,6 +647,21 @@ impl Prepared {
                 })
                 .collect()
         })
+    }
+}
+
+/// `total += weight · parts`, tensor by tensor (starting from zeros when
+/// `total` is empty): the mean over a batch from the means over its parts,
+/// each weighted by its share of the rows.
+#[cfg(feature = "std")]
+fn add_weighted(total: &mut Vec<Tensor<f64>>, parts: &[Tensor<f64>], weight: f64) {
+    if total.is_empty() {
+        total.extend(parts.iter().map(|t| Tensor::zeros(t.shape())));
+    }
+    for (sum, part) in total.iter_mut().zip(parts) {
+        for (s, &v) in sum.data_mut().iter_mut().zip(part.data()) {
+            *s += weight * v;
+        }
     }
 }
 

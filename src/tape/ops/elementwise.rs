@@ -152,26 +152,6 @@ elementwise_fn!(
     /// `1 - sigmoid(x) = sigmoid(-x)`.
     LogSigmoid, "log_sigmoid", slice log_sigmoid_into, |x, y| (-x).sigmoid()
 );
-
-/// `x·sigmoid(x)` for every element of `xs`, appended to `out`.
-fn silu_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
-    let start = out.len();
-    T::sigmoid_into(xs, out);
-    for (y, &x) in out[start..].iter_mut().zip(xs) {
-        *y *= x;
-    }
-}
-
-/// `ln sigmoid(x) = -softplus(-x)` for every element of `xs`, appended to `out`.
-fn log_sigmoid_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
-    let start = out.len();
-    out.extend(xs.iter().map(|&x| -x));
-    let negated = out.split_off(start);
-    T::softplus_into(&negated, out);
-    for y in &mut out[start..] {
-        *y = -*y;
-    }
-}
 elementwise_fn!(
     /// `tanh(x)`; derivative `1 - y²`.
     Tanh, "tanh", |x| x.tanh(), |x, y| one_minus(y.square())
@@ -199,6 +179,26 @@ elementwise_fn!(
         s * (x * one_minus(s)).affine(T::one(), T::one())
     }
 );
+
+/// `x·sigmoid(x)` for every element of `xs`, appended to `out`.
+fn silu_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
+    let start = out.len();
+    T::sigmoid_into(xs, out);
+    for (y, &x) in out[start..].iter_mut().zip(xs) {
+        *y *= x;
+    }
+}
+
+/// `ln sigmoid(x) = -softplus(-x)` for every element of `xs`, appended to `out`.
+fn log_sigmoid_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
+    let start = out.len();
+    out.extend(xs.iter().map(|&x| -x));
+    let negated = out.split_off(start);
+    T::softplus_into(&negated, out);
+    for y in &mut out[start..] {
+        *y = -*y;
+    }
+}
 
 /// `ELU(x) = x` for `x > 0`, `eˣ - 1` otherwise (α = 1); derivative 1 for
 /// `x > 0` and `eˣ = y + 1` otherwise. The choice of branch is a constant mask,
