@@ -2,7 +2,7 @@
 //! `x ∈ {0, 1}^d`, with its exact distribution for small `d`.
 
 use super::linalg::{check_vector_and_symmetric, to_f64};
-use super::{Energy, Model, Params};
+use super::{Energy, Params};
 use crate::error::Error;
 use crate::real::Real;
 use crate::tape::Var;
@@ -229,17 +229,7 @@ impl<T: Real> Boltzmann<T> {
     }
 }
 
-impl<T: Real> Model<T> for Boltzmann<T> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn params(&self) -> &Params<T> {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
-    }
-}
+impl_model!(Boltzmann);
 
 impl<T: Real> Energy<T> for Boltzmann<T> {
     /// `E(x_b) = -½x_bᵀWx_b - bᵀx_b` for each row of `x`.
@@ -256,11 +246,7 @@ impl<T: Real> Energy<T> for Boltzmann<T> {
             );
         };
         let d = self.dim;
-        let shape = x.shape();
-        assert!(
-            shape.len() == 2 && shape[1] == d,
-            "Boltzmann::energy: x must be [B, {d}], got {shape:?}"
-        );
+        super::batch_shape("Boltzmann::energy", x, d);
         let off_diagonal = x.tape().constant(Tensor::from_fn(&[d, d], |k| {
             if k / d == k % d {
                 T::zero()

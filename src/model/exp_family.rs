@@ -5,7 +5,7 @@
 //! a quadratic in θ, minimised by one linear solve ([`closed_form_score_matching`]).
 
 use super::linalg::{cholesky, cholesky_solve, from_f64, to_f64};
-use super::{Energy, Model, Params};
+use super::{Energy, Params};
 use crate::error::Error;
 use crate::real::Real;
 use crate::tape::{batched_hessian_trace, grad, Tape, Var};
@@ -182,17 +182,7 @@ impl<T: Real> LinearExpFamily<T> {
     }
 }
 
-impl<T: Real> Model<T> for LinearExpFamily<T> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn params(&self) -> &Params<T> {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
-    }
-}
+impl_model!(LinearExpFamily);
 
 impl<T: Real> Energy<T> for LinearExpFamily<T> {
     /// `E(x_b) = θᵀT(x_b)` for each row of `x`.
@@ -208,16 +198,11 @@ impl<T: Real> Energy<T> for LinearExpFamily<T> {
                 params.len()
             );
         };
-        let shape = x.shape();
-        assert!(
-            shape.len() == 2 && shape[1] == self.dim,
-            "LinearExpFamily::energy: x must be [B, {}], got {shape:?}",
-            self.dim
-        );
+        let [batch, _] = super::batch_shape("LinearExpFamily::energy", x, self.dim);
         let k = self.num_features;
         self.features(x)
             .matmul(theta.reshape(&[k, 1]))
-            .reshape(&[shape[0]])
+            .reshape(&[batch])
     }
 }
 

@@ -1,7 +1,7 @@
 //! The multilayer-perceptron energy: affine layers with a smooth activation
 //! between them, the last layer giving one number per sample.
 
-use super::{Energy, Model, Params};
+use super::{Energy, Params};
 use crate::error::Error;
 use crate::random::{seeded, standard_normal};
 use crate::real::Real;
@@ -220,17 +220,7 @@ impl<T: Real> MlpEnergy<T> {
     }
 }
 
-impl<T: Real> Model<T> for MlpEnergy<T> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn params(&self) -> &Params<T> {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
-    }
-}
+impl_model!(MlpEnergy);
 
 /// Freshly initialised parameters `layers.{i}.weight` (`[out, in]`, entries
 /// `~ N(0, 1/fan_in)`) and `layers.{i}.bias` (`[out]`, zeros) for an MLP with

@@ -2,7 +2,7 @@
 //! conditioned on the noise level σ, for denoising score matching.
 
 use super::mlp::{init_layers, mlp_forward, params_from_layers};
-use super::{Activation, Model, Params, Score};
+use super::{Activation, Params, Score};
 use crate::error::Error;
 use crate::real::Real;
 use crate::tape::Var;
@@ -160,17 +160,7 @@ impl<T: Real> MlpScore<T> {
     }
 }
 
-impl<T: Real> Model<T> for MlpScore<T> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn params(&self) -> &Params<T> {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
-    }
-}
+impl_model!(MlpScore);
 
 impl<T: Real> Score<T> for MlpScore<T> {
     /// The scores `s(x_b)` (or `s(x_b, σ_b)`), shape `[B, d]`. An
@@ -195,11 +185,7 @@ impl<T: Real> Score<T> for MlpScore<T> {
             params.len()
         );
         let d = self.dim;
-        let shape = x.shape();
-        assert!(
-            shape.len() == 2 && shape[1] == d,
-            "MlpScore::score: x must be [B, {d}], got {shape:?}"
-        );
+        let shape = super::batch_shape("MlpScore::score", x, d);
         let input = if self.sigma_conditioned {
             let sigma = sigma.unwrap_or_else(|| {
                 panic!("MlpScore::score: the network is conditioned on σ, but no σ was given")

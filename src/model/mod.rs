@@ -7,6 +7,25 @@
 //! parameter gradient in the same order. Any closure `Fn(Var) -> Var` is an
 //! energy to the objectives, so a model of your own needs no trait at all.
 
+/// `impl Model<T> for $model<T>` for a model that keeps its input dimension in
+/// a field `dim` and its parameters in a field `params`, as every model here
+/// does.
+macro_rules! impl_model {
+    ($model:ident) => {
+        impl<T: Real> crate::model::Model<T> for $model<T> {
+            fn dim(&self) -> usize {
+                self.dim
+            }
+            fn params(&self) -> &crate::model::Params<T> {
+                &self.params
+            }
+            fn params_mut(&mut self) -> &mut crate::model::Params<T> {
+                &mut self.params
+            }
+        }
+    };
+}
+
 mod boltzmann;
 mod exp_family;
 pub mod linalg;
@@ -233,4 +252,18 @@ pub trait Score<T: Real>: Model<T> {
         x: Var<'t, T>,
         sigma: Option<Var<'t, T>>,
     ) -> Var<'t, T>;
+}
+
+/// The shape `[B, d]` of a batch `x` for a model of dimension `d`.
+///
+/// # Panics
+///
+/// If `x` is not `[B, d]`, naming `who` (the model's method).
+pub(crate) fn batch_shape<T: Real>(who: &str, x: Var<'_, T>, d: usize) -> [usize; 2] {
+    let shape = x.shape();
+    assert!(
+        shape.len() == 2 && shape[1] == d,
+        "{who}: x must be [B, {d}], got {shape:?}"
+    );
+    [shape[0], d]
 }

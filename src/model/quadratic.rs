@@ -2,7 +2,7 @@
 //! `P` kept symmetric positive definite by its parametrisation.
 
 use super::linalg::{check_vector_and_symmetric, cholesky, from_f64, inverse, to_f64};
-use super::{Energy, Model, Params};
+use super::{Energy, Params};
 use crate::error::Error;
 use crate::real::Real;
 use crate::tape::Var;
@@ -199,17 +199,7 @@ impl<T: Real> QuadraticEnergy<T> {
     }
 }
 
-impl<T: Real> Model<T> for QuadraticEnergy<T> {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn params(&self) -> &Params<T> {
-        &self.params
-    }
-    fn params_mut(&mut self) -> &mut Params<T> {
-        &mut self.params
-    }
-}
+impl_model!(QuadraticEnergy);
 
 impl<T: Real> Energy<T> for QuadraticEnergy<T> {
     /// `E(x_b) = ½‖(x_b - μ)ᵀL‖²` for each row of `x`.
@@ -226,11 +216,7 @@ impl<T: Real> Energy<T> for QuadraticEnergy<T> {
             );
         };
         let d = self.dim;
-        let shape = x.shape();
-        assert!(
-            shape.len() == 2 && shape[1] == d,
-            "QuadraticEnergy::energy: x must be [B, {d}], got {shape:?}"
-        );
+        super::batch_shape("QuadraticEnergy::energy", x, d);
         let tape = x.tape();
         let below = tape.constant(strictly_lower_mask(d));
         let eye = tape.constant(Tensor::eye(d));
