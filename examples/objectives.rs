@@ -70,7 +70,7 @@ fn main() -> Result<(), Error> {
     );
 
     // Exact score matching: the minimiser is the MLE, μ = x̄, P = Σ̂⁻¹.
-    let mut model = QuadraticEnergy::<f64>::new(2);
+    let mut model = QuadraticEnergy::<f64>::new(2).unwrap();
     let frozen = model.clone();
     let loss = descend(model.params_mut(), 1500, 0.02, |tape, params| {
         exact_score_matching(tape, &|x| frozen.energy(params, x), &x, None)
@@ -83,7 +83,7 @@ fn main() -> Result<(), Error> {
 
     // Sliced SM-VR with one Rademacher projection per sample and step: the
     // same answer, from one HVP instead of d per step.
-    let mut model = QuadraticEnergy::<f64>::new(2);
+    let mut model = QuadraticEnergy::<f64>::new(2).unwrap();
     let frozen = model.clone();
     let mut rng: Rng64 = seeded(2);
     let loss = descend(model.params_mut(), 1500, 0.02, |tape, params| {
@@ -110,7 +110,7 @@ fn main() -> Result<(), Error> {
 
     // Denoising SM at σ = 0.5: the model learns the noised data, P → (Σ̂ + σ²I)⁻¹.
     let sigma = 0.5;
-    let mut model = QuadraticEnergy::<f64>::new(2);
+    let mut model = QuadraticEnergy::<f64>::new(2).unwrap();
     let frozen = model.clone();
     let mut rng = seeded(3);
     let loss = descend(model.params_mut(), 1500, 0.02, |tape, params| {
@@ -158,7 +158,7 @@ fn main() -> Result<(), Error> {
     let truth = Boltzmann::from_parts(&w, &Tensor::vector(&[0.2, -0.4, 0.1]))?;
     let states = Boltzmann::<f64>::all_states(3)?;
     let probabilities = truth.exact_probabilities()?;
-    let mut model = Boltzmann::<f64>::new(3);
+    let mut model = Boltzmann::<f64>::new(3).unwrap();
     let frozen = model.clone();
     let loss = descend(model.params_mut(), 1500, 0.02, |tape, params| {
         ratio_matching(

@@ -114,10 +114,10 @@ fn writes_are_atomic_and_failed_writes_leave_nothing() {
 }
 
 fn every_kind() -> Vec<AnyModel> {
-    let mut quadratic = QuadraticEnergy::new(3);
+    let mut quadratic = QuadraticEnergy::new(3).unwrap();
     quadratic.params_mut().values_mut()[0] = Tensor::vector(&[1.0, -2.0, 0.5]);
     quadratic.params_mut().values_mut()[1] = normal_tensor(&[3, 3], &mut seeded(1));
-    let mut boltzmann = Boltzmann::new(4);
+    let mut boltzmann = Boltzmann::new(4).unwrap();
     boltzmann.params_mut().values_mut()[0] = normal_tensor(&[4, 4], &mut seeded(2));
     boltzmann.params_mut().values_mut()[1] = normal_tensor(&[4], &mut seeded(3));
     vec![
@@ -257,7 +257,7 @@ fn model_file_errors_say_what_is_wrong() {
 #[test]
 fn saving_a_broken_model_fails_without_writing() {
     let dir = scratch("broken");
-    let mut model = QuadraticEnergy::new(2);
+    let mut model = QuadraticEnergy::new(2).unwrap();
     model.params_mut().values_mut()[0] = Tensor::vector(&[f64::NAN, 0.0]);
     let path = dir.join("m.json");
     let err = save_model(&path, &AnyModel::Quadratic(model)).unwrap_err();

@@ -74,7 +74,7 @@ fn quadratic_energy_matches_hand_computed_value() {
 fn quadratic_precision_is_spd_for_random_parameters() {
     for seed in 0..20 {
         let d = 1 + (seed as usize % 5);
-        let mut model = QuadraticEnergy::<f64>::new(d);
+        let mut model = QuadraticEnergy::<f64>::new(d).unwrap();
         let mut rng = seeded(seed);
         let raw = normal_tensor::<f64, _>(&[d, d], &mut rng);
         model.params_mut().values_mut()[1] = raw.map(|v| 1.5 * v);
@@ -103,7 +103,7 @@ fn quadratic_precision_is_spd_for_random_parameters() {
 fn quadratic_gradient_in_x_is_precision_times_offset() {
     let d = 4;
     let mut rng = seeded(11);
-    let mut model = QuadraticEnergy::<f64>::new(d);
+    let mut model = QuadraticEnergy::<f64>::new(d).unwrap();
     model
         .params_mut()
         .set_values(vec![
@@ -139,7 +139,7 @@ fn quadratic_gradient_in_x_is_precision_times_offset() {
 fn quadratic_parameter_gradient_matches_finite_differences() {
     let d = 3;
     let mut rng = seeded(5);
-    let mut model = QuadraticEnergy::<f64>::new(d);
+    let mut model = QuadraticEnergy::<f64>::new(d).unwrap();
     model
         .params_mut()
         .set_values(vec![
@@ -245,7 +245,7 @@ fn boltzmann_energy_matches_hand_computed_value() {
 fn boltzmann_coupling_is_symmetric_with_zero_diagonal() {
     let d = 5;
     let mut rng = seeded(3);
-    let mut model = Boltzmann::<f64>::new(d);
+    let mut model = Boltzmann::<f64>::new(d).unwrap();
     let u = normal_tensor::<f64, _>(&[d, d], &mut rng);
     model.params_mut().values_mut()[0] = u.clone();
     model.params_mut().values_mut()[1] = normal_tensor(&[d], &mut rng);
@@ -294,7 +294,7 @@ fn boltzmann_coupling_is_symmetric_with_zero_diagonal() {
 fn boltzmann_exact_probabilities_match_brute_force() {
     let d = 4;
     let mut rng = seeded(8);
-    let mut model = Boltzmann::<f64>::new(d);
+    let mut model = Boltzmann::<f64>::new(d).unwrap();
     model
         .params_mut()
         .set_values(vec![

@@ -93,7 +93,7 @@ fn true_model_has_expected_loss_minus_half_d() {
     let d = 4;
     let n = 4000;
     let x = normal_tensor::<f64, _>(&[n, d], &mut seeded(3));
-    let model = QuadraticEnergy::new(d);
+    let model = QuadraticEnergy::new(d).unwrap();
     let tape = Tape::new();
     let params = model.params().record(&tape);
     let loss = exact_score_matching(&tape, &|x| model.energy(&params, x), &x, None).unwrap();

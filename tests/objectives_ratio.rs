@@ -37,7 +37,7 @@ fn gradient_vanishes_at_the_true_boltzmann_machine() {
         .fold(0.0, f64::max);
     assert!(largest < 1e-12, "{largest:e}");
     // while a different machine's gradient does not vanish
-    let other = Boltzmann::<f64>::new(3);
+    let other = Boltzmann::<f64>::new(3).unwrap();
     let (_, g) = parameter_gradient(other.params(), |tape, params| {
         ratio_matching(tape, &|x| other.energy(params, x), &states, Some(&p)).unwrap()
     });

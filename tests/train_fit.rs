@@ -413,7 +413,7 @@ fn exact_score_matching_fit_recovers_the_gaussian_oracle() {
     let det = s00 * s11 - s01 * s01;
     let precision = [s11 / det, -s01 / det, s00 / det];
 
-    let mut model = QuadraticEnergy::<f64>::new(2);
+    let mut model = QuadraticEnergy::<f64>::new(2).unwrap();
     let config = FitConfig {
         batch_size: 400,
         budget: Budget::Steps(3000),

@@ -323,8 +323,8 @@ fn new_model(args: &FitArgs, dim: usize) -> Result<AnyModel, CliError> {
             args.sigma_conditioned,
             args.seed,
         )?),
-        ModelArg::Quadratic => AnyModel::Quadratic(QuadraticEnergy::new(dim)),
-        ModelArg::Boltzmann => AnyModel::Boltzmann(Boltzmann::new(dim)),
+        ModelArg::Quadratic => AnyModel::Quadratic(QuadraticEnergy::new(dim)?),
+        ModelArg::Boltzmann => AnyModel::Boltzmann(Boltzmann::new(dim)?),
     })
 }
 

@@ -1,17 +1,20 @@
 //! `scoretape sample`: draws samples from a fitted model with Langevin
 //! dynamics, MALA, or annealed Langevin over the noise levels of a
 //! σ-conditioned score network; one chain per sample, started from N(0, I)
-//! (annealed: N(0, σ₁²I)).
+//! (annealed: N(0, σ₁²I)). A Boltzmann machine, a model of binary data with
+//! no density on ℝᵈ, is sampled by Gibbs sampling instead, from uniformly
+//! random bits; the Langevin samplers refuse it, and Gibbs sampling refuses
+//! every other model.
 
 use super::common::{at_least_one, load_model, positive, write_samples};
 use super::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
 use crate::model::Energy;
-use crate::random::{normal_tensor, seeded, Rng64};
+use crate::random::{bernoulli_tensor, normal_tensor, seeded, Rng64};
 use crate::sample::{
-    annealed_langevin, conditioned_score_fn, energy_score_fn, geometric_sigmas, langevin, mala,
-    score_fn, AnnealedConfig,
+    annealed_langevin, conditioned_score_fn, energy_score_fn, geometric_sigmas, gibbs, langevin,
+    mala, score_fn, AnnealedConfig,
 };
 use crate::tensor::Tensor;
 use clap::{Args, ValueEnum};
@@ -27,6 +30,9 @@ pub enum SamplerArg {
     /// Annealed Langevin over noise levels (σ-conditioned mlp-score), with a
     /// final Tweedie denoising step.
     Annealed,
+    /// Gibbs sampling (Boltzmann machines only): each step redraws every bit
+    /// from its conditional given the others.
+    Gibbs,
 }
 
 /// Options of `scoretape sample`.
@@ -38,10 +44,10 @@ pub struct SampleArgs {
     /// The number of samples (independent chains).
     #[arg(long, value_parser = at_least_one)]
     pub n: usize,
-    /// The sampler.
-    #[arg(long, value_enum, default_value_t = SamplerArg::Langevin)]
-    pub sampler: SamplerArg,
-    /// Steps per chain (annealed: per noise level).
+    /// The sampler [default: gibbs for a Boltzmann machine, langevin otherwise].
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerArg>,
+    /// Steps per chain (annealed: per noise level; gibbs: sweeps over all bits).
     #[arg(long, default_value_t = 1000)]
     pub steps: usize,
     /// The step size α (annealed: ε, the step at the smallest level).
@@ -74,16 +80,33 @@ pub(crate) fn run(args: &SampleArgs) -> Result<(), CliError> {
 /// The samples, `[n, d]`.
 pub(crate) fn draw(model: &AnyModel, args: &SampleArgs) -> Result<Tensor<f64>, CliError> {
     let mut rng = seeded(args.seed);
-    let start: Tensor<f64> = normal_tensor(&[args.n, model.dim()], &mut rng);
+    let sampler = args.sampler.unwrap_or(match model {
+        AnyModel::Boltzmann(_) => SamplerArg::Gibbs,
+        _ => SamplerArg::Langevin,
+    });
     let wrong = |what: &str| {
         CliError::data(format!(
             "the {} sampler needs {what}, but {} is a {} model",
-            format!("{:?}", args.sampler).to_lowercase(),
+            format!("{sampler:?}").to_lowercase(),
             args.model.display(),
             model.kind()
         ))
     };
-    let samples = match (args.sampler, model) {
+    let shape = [args.n, model.dim()];
+    let start: Tensor<f64> = if sampler == SamplerArg::Gibbs {
+        bernoulli_tensor(&shape, 0.5, &mut rng)
+    } else {
+        normal_tensor(&shape, &mut rng)
+    };
+    let samples = match (sampler, model) {
+        (SamplerArg::Gibbs, AnyModel::Boltzmann(m)) => gibbs(m, start, args.steps, &mut rng)?,
+        (_, AnyModel::Boltzmann(_)) => {
+            return Err(wrong(
+                "a density on ℝᵈ, and a Boltzmann machine is a model of binary data \
+                 (use --sampler gibbs)",
+            ))
+        }
+        (SamplerArg::Gibbs, _) => return Err(wrong("a Boltzmann machine")),
         (SamplerArg::Annealed, AnyModel::MlpScore(m)) if m.is_sigma_conditioned() => {
             let sigmas = geometric_sigmas(args.sigma_max, args.sigma_min, args.levels)?;
             let config = AnnealedConfig {
@@ -114,7 +137,6 @@ pub(crate) fn draw(model: &AnyModel, args: &SampleArgs) -> Result<Tensor<f64>, C
         }
         (sampler, AnyModel::MlpEnergy(m)) => with_energy(sampler, m, start, args, &mut rng)?,
         (sampler, AnyModel::Quadratic(m)) => with_energy(sampler, m, start, args, &mut rng)?,
-        (sampler, AnyModel::Boltzmann(m)) => with_energy(sampler, m, start, args, &mut rng)?,
     };
     Ok(samples)
 }

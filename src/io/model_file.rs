@@ -106,7 +106,7 @@ fn known_kinds() -> String {
 /// ```
 /// use scoretape::io::{AnyModel, ModelKind};
 /// use scoretape::model::QuadraticEnergy;
-/// let m = AnyModel::Quadratic(QuadraticEnergy::new(3));
+/// let m = AnyModel::Quadratic(QuadraticEnergy::new(3).unwrap());
 /// assert_eq!(m.kind(), ModelKind::Quadratic);
 /// assert_eq!(m.dim(), 3);
 /// assert!(m.as_energy().is_some());
@@ -128,7 +128,7 @@ impl AnyModel {
     ///
     /// ```
     /// use scoretape::{io::{AnyModel, ModelKind}, model::QuadraticEnergy};
-    /// assert_eq!(AnyModel::Quadratic(QuadraticEnergy::new(1)).kind(), ModelKind::Quadratic);
+    /// assert_eq!(AnyModel::Quadratic(QuadraticEnergy::new(1).unwrap()).kind(), ModelKind::Quadratic);
     /// ```
     pub fn kind(&self) -> ModelKind {
         match self {
@@ -152,7 +152,7 @@ impl AnyModel {
     ///
     /// ```
     /// use scoretape::{io::AnyModel, model::QuadraticEnergy};
-    /// assert_eq!(AnyModel::Quadratic(QuadraticEnergy::new(4)).dim(), 4);
+    /// assert_eq!(AnyModel::Quadratic(QuadraticEnergy::new(4).unwrap()).dim(), 4);
     /// ```
     pub fn dim(&self) -> usize {
         self.model().dim()
@@ -162,7 +162,7 @@ impl AnyModel {
     ///
     /// ```
     /// use scoretape::{io::AnyModel, model::QuadraticEnergy};
-    /// let m = AnyModel::Quadratic(QuadraticEnergy::new(2));
+    /// let m = AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap());
     /// assert_eq!(m.params().names(), &["mean", "cholesky"]);
     /// ```
     pub fn params(&self) -> &Params<f64> {
@@ -173,7 +173,7 @@ impl AnyModel {
     ///
     /// ```
     /// use scoretape::{io::AnyModel, model::QuadraticEnergy, Tensor};
-    /// let mut m = AnyModel::Quadratic(QuadraticEnergy::new(1));
+    /// let mut m = AnyModel::Quadratic(QuadraticEnergy::new(1).unwrap());
     /// m.params_mut().values_mut()[0] = Tensor::vector(&[2.0]);
     /// assert_eq!(m.params().values()[0].data(), &[2.0]);
     /// ```
@@ -190,7 +190,7 @@ impl AnyModel {
     ///
     /// ```
     /// use scoretape::{io::AnyModel, model::QuadraticEnergy};
-    /// assert!(AnyModel::Quadratic(QuadraticEnergy::new(1)).as_energy().is_some());
+    /// assert!(AnyModel::Quadratic(QuadraticEnergy::new(1).unwrap()).as_energy().is_some());
     /// ```
     pub fn as_energy(&self) -> Option<&dyn Energy<f64>> {
         match self {
@@ -294,7 +294,7 @@ fn tensor_json(t: &Tensor<f64>) -> Value {
 ///
 /// ```
 /// use scoretape::{io::{model_to_json, AnyModel}, model::QuadraticEnergy};
-/// let v = model_to_json(&AnyModel::Quadratic(QuadraticEnergy::new(1))).unwrap();
+/// let v = model_to_json(&AnyModel::Quadratic(QuadraticEnergy::new(1).unwrap())).unwrap();
 /// assert_eq!(v["kind"], "quadratic");
 /// assert_eq!(v["mean"], serde_json::json!([0.0]));
 /// ```
@@ -441,7 +441,7 @@ pub fn parse_model(text: &str, source: &Path) -> Result<AnyModel, FileError> {
 /// ```
 /// use scoretape::io::{model_from_json, model_to_json, AnyModel};
 /// use scoretape::model::QuadraticEnergy;
-/// let m = AnyModel::Quadratic(QuadraticEnergy::new(2));
+/// let m = AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap());
 /// assert_eq!(model_from_json(&model_to_json(&m).unwrap()).unwrap(), m);
 /// ```
 pub fn model_from_json(value: &Value) -> Result<AnyModel, String> {
@@ -493,7 +493,7 @@ pub fn model_from_json(value: &Value) -> Result<AnyModel, String> {
                     cholesky.shape()
                 ));
             }
-            let mut model = QuadraticEnergy::new(d);
+            let mut model = QuadraticEnergy::new(d).map_err(plain)?;
             model
                 .params_mut()
                 .set_values(vec![mean, cholesky])
@@ -516,7 +516,7 @@ pub fn model_from_json(value: &Value) -> Result<AnyModel, String> {
                     bias.len()
                 ));
             }
-            let mut model = Boltzmann::new(d);
+            let mut model = Boltzmann::new(d).map_err(plain)?;
             model
                 .params_mut()
                 .set_values(vec![weight, bias])

@@ -78,16 +78,22 @@ fn coupling_from_raw<T: Real>(raw: &Tensor<T>) -> Tensor<T> {
 impl<T: Real> Boltzmann<T> {
     /// The uniform distribution on `{0, 1}^dim`: `W = 0`, `b = 0`.
     ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidData`] if `dim` is zero.
+    ///
     /// ```
     /// use scoretape::model::Boltzmann;
-    /// let m = Boltzmann::<f64>::new(2);
+    /// let m = Boltzmann::<f64>::new(2).unwrap();
     /// assert_eq!(m.exact_probabilities().unwrap().data(), &[0.25; 4]);
+    /// assert!(Boltzmann::<f64>::new(0).is_err());
     /// ```
-    pub fn new(dim: usize) -> Self {
+    pub fn new(dim: usize) -> Result<Self, Error> {
+        super::check_dim("a Boltzmann machine", dim)?;
         let mut params = Params::new();
         params.push("weight", Tensor::zeros(&[dim, dim]));
         params.push("bias", Tensor::zeros(&[dim]));
-        Boltzmann { dim, params }
+        Ok(Boltzmann { dim, params })
     }
 
     /// The machine with coupling `W` and bias `b`, storing `U = W`.
@@ -130,7 +136,7 @@ impl<T: Real> Boltzmann<T> {
     /// ```
     /// use scoretape::model::{Boltzmann, Model};
     /// use scoretape::Tensor;
-    /// let mut m = Boltzmann::<f64>::new(2);
+    /// let mut m = Boltzmann::<f64>::new(2).unwrap();
     /// m.params_mut().values_mut()[0] = Tensor::from_rows(&[vec![5.0, 1.0], vec![3.0, 5.0]]).unwrap();
     /// assert_eq!(m.coupling().data(), &[0.0, 2.0, 2.0, 0.0]);
     /// ```
@@ -142,7 +148,7 @@ impl<T: Real> Boltzmann<T> {
     ///
     /// ```
     /// use scoretape::model::Boltzmann;
-    /// assert_eq!(scoretape::model::Boltzmann::<f64>::new(3).bias().data(), &[0.0; 3]);
+    /// assert_eq!(scoretape::model::Boltzmann::<f64>::new(3).unwrap().bias().data(), &[0.0; 3]);
     /// ```
     pub fn bias(&self) -> Tensor<T> {
         self.params.values()[1].clone()
@@ -229,15 +235,19 @@ impl<T: Real> Boltzmann<T> {
     }
 }
 
-impl_model!(Boltzmann);
+impl_model!(Boltzmann, Binary);
 
 impl<T: Real> Energy<T> for Boltzmann<T> {
     /// `E(x_b) = -½x_bᵀWx_b - bᵀx_b` for each row of `x`.
     ///
+    /// Data `x` not of shape `[B, d]` is not a panic: it is recorded on the
+    /// tape as an [`Error::Shape`] naming both dimensions (see
+    /// [`Tape::fail`](crate::Tape::fail)), which the objectives and `grad`
+    /// return, and the energy is a stand-in of zeros.
+    ///
     /// # Panics
     ///
-    /// If `params` is not the two recorded parameters `[weight, bias]`, or `x`
-    /// is not `[B, d]`.
+    /// If `params` is not the two recorded parameters `[weight, bias]`.
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
         let [raw, bias] = params else {
             panic!(
@@ -246,7 +256,9 @@ impl<T: Real> Energy<T> for Boltzmann<T> {
             );
         };
         let d = self.dim;
-        super::batch_shape("Boltzmann::energy", x, d);
+        if let Err(stand_in) = super::batch_shape("Boltzmann::energy", x, d, |rows| alloc::vec![rows]) {
+            return stand_in;
+        }
         let off_diagonal = x.tape().constant(Tensor::from_fn(&[d, d], |k| {
             if k / d == k % d {
                 T::zero()

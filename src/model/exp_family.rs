@@ -187,10 +187,15 @@ impl_model!(LinearExpFamily);
 impl<T: Real> Energy<T> for LinearExpFamily<T> {
     /// `E(x_b) = θᵀT(x_b)` for each row of `x`.
     ///
+    /// Data `x` not of shape `[B, d]` is not a panic: it is recorded on the
+    /// tape as an [`Error::Shape`] naming both dimensions (see
+    /// [`Tape::fail`](crate::Tape::fail)), which the objectives and `grad`
+    /// return, and the energy is a stand-in of zeros.
+    ///
     /// # Panics
     ///
-    /// If `params` is not the one recorded parameter `[theta]`, or `x` is not
-    /// `[B, d]`, or the feature map misbehaves on it.
+    /// If `params` is not the one recorded parameter `[theta]`, or the feature
+    /// map misbehaves on `x`.
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
         let [theta] = params else {
             panic!(
@@ -198,7 +203,11 @@ impl<T: Real> Energy<T> for LinearExpFamily<T> {
                 params.len()
             );
         };
-        let [batch, _] = super::batch_shape("LinearExpFamily::energy", x, self.dim);
+        let [batch, _] =
+            match super::batch_shape("LinearExpFamily::energy", x, self.dim, |rows| alloc::vec![rows]) {
+                Ok(shape) => shape,
+                Err(stand_in) => return stand_in,
+            };
         let k = self.num_features;
         self.features(x)
             .matmul(theta.reshape(&[k, 1]))

@@ -242,6 +242,11 @@ pub(crate) fn check_vector_and_symmetric<T: crate::Real>(
             vector.shape()
         )));
     };
+    if d == 0 {
+        return Err(Error::Shape(format!(
+            "the {vector_name} is empty; a model needs a dimension of at least 1"
+        )));
+    }
     if matrix.shape() != [d, d] {
         return Err(Error::Shape(format!(
             "a {vector_name} of dimension {d} needs a {matrix_name} [{d}, {d}], got shape {:?}",

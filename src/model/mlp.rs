@@ -304,9 +304,23 @@ pub(crate) fn mlp_forward<'t, T: Real>(
 }
 
 impl<T: Real> Energy<T> for MlpEnergy<T> {
+    /// `E(x_b)`, the network's one output for each row of `x`.
+    ///
+    /// Data `x` not of shape `[B, d]` is not a panic: it is recorded on the
+    /// tape as an [`Error::Shape`] naming both dimensions (see
+    /// [`Tape::fail`](crate::Tape::fail)), which the objectives and `grad`
+    /// return, and the energy is a stand-in of zeros.
+    ///
+    /// # Panics
+    ///
+    /// If `params` is not this model's recorded parameters (naming both
+    /// counts).
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
-        let out = mlp_forward(params, x, self.activation);
-        let batch = out.shape()[0];
-        out.reshape(&[batch])
+        super::check_param_count("MlpEnergy::energy", params, &self.params);
+        let [batch, _] = match super::batch_shape("MlpEnergy::energy", x, self.dim, |rows| alloc::vec![rows]) {
+            Ok(shape) => shape,
+            Err(stand_in) => return stand_in,
+        };
+        mlp_forward(params, x, self.activation).reshape(&[batch])
     }
 }

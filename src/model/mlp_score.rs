@@ -167,25 +167,26 @@ impl<T: Real> Score<T> for MlpScore<T> {
     /// unconditioned network ignores `sigma`. σ must be positive: `ln σ` of a
     /// non-positive σ is NaN or `-∞`, and so is the score.
     ///
+    /// Data `x` not of shape `[B, d]` is not a panic: it is recorded on the
+    /// tape as an [`Error::Shape`] naming both dimensions (see
+    /// [`Tape::fail`](crate::Tape::fail)), which the objectives and `grad`
+    /// return, and the score is a stand-in of zeros shaped like `x`.
+    ///
     /// # Panics
     ///
-    /// If `params` is not this model's recorded parameters, `x` is not
-    /// `[B, d]`, or the network is conditioned on σ and `sigma` is `None` or
-    /// not `[B, 1]`.
+    /// If `params` is not this model's recorded parameters, or the network is
+    /// conditioned on σ and `sigma` is `None` or not `[B, 1]`.
     fn score<'t>(
         &self,
         params: &[Var<'t, T>],
         x: Var<'t, T>,
         sigma: Option<Var<'t, T>>,
     ) -> Var<'t, T> {
-        assert!(
-            params.len() == self.params.len(),
-            "MlpScore::score: expected the {} recorded parameters, got {}",
-            self.params.len(),
-            params.len()
-        );
-        let d = self.dim;
-        let shape = super::batch_shape("MlpScore::score", x, d);
+        super::check_param_count("MlpScore::score", params, &self.params);
+        let shape = match super::batch_shape("MlpScore::score", x, self.dim, |_| x.shape()) {
+            Ok(shape) => shape,
+            Err(stand_in) => return stand_in,
+        };
         let input = if self.sigma_conditioned {
             let sigma = sigma.unwrap_or_else(|| {
                 panic!("MlpScore::score: the network is conditioned on σ, but no σ was given")

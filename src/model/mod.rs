@@ -9,10 +9,19 @@
 
 /// `impl Model<T> for $model<T>` for a model that keeps its input dimension in
 /// a field `dim` and its parameters in a field `params`, as every model here
-/// does.
+/// does; `impl_model!(Model, Binary)` for a model of binary data.
 macro_rules! impl_model {
+    ($model:ident, Binary) => {
+        impl_model!($model, crate::model::Support::Binary);
+    };
     ($model:ident) => {
+        impl_model!($model, crate::model::Support::Continuous);
+    };
+    ($model:ident, $support:expr) => {
         impl<T: Real> crate::model::Model<T> for $model<T> {
+            fn support(&self) -> crate::model::Support {
+                $support
+            }
             fn dim(&self) -> usize {
                 self.dim
             }
@@ -224,8 +233,30 @@ impl<T: Real> Params<T> {
     }
 }
 
+/// The set a model is a distribution on.
+///
+/// ```
+/// use scoretape::model::{Boltzmann, Model, QuadraticEnergy, Support};
+/// assert_eq!(QuadraticEnergy::<f64>::new(2).unwrap().support(), Support::Continuous);
+/// assert_eq!(Boltzmann::<f64>::new(2).unwrap().support(), Support::Binary);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// `ℝᵈ`: the model has a density there, with a score `∇ₓ log p = -∇ₓE`,
+    /// so score matching, Langevin dynamics and MALA apply.
+    Continuous,
+    /// `{0, 1}^d`: the model is a distribution on bits only (its energy, a
+    /// polynomial on `ℝᵈ`, is not normalisable there, so its "score" on `ℝᵈ`
+    /// means nothing). Fit it by ratio matching, sample it by Gibbs sampling.
+    Binary,
+}
+
 /// A model with parameters on inputs of a fixed dimension.
 pub trait Model<T: Real> {
+    /// The set the model is a distribution on ([`Support::Continuous`] for
+    /// every model here but the [`Boltzmann`] machine). Samplers that need a
+    /// score on `ℝᵈ` refuse [`Support::Binary`] models.
+    fn support(&self) -> Support;
     /// The input dimension `d` (samples are rows of a `B×d` batch).
     fn dim(&self) -> usize;
     /// The parameters.
@@ -238,6 +269,12 @@ pub trait Model<T: Real> {
 pub trait Energy<T: Real>: Model<T> {
     /// The energies `E(x_b)`, shape `[B]`, computed on the tape from `params`
     /// (the model's parameters recorded in order, see [`Params::record`]).
+    ///
+    /// Every model here reports a batch `x` that is not `[B, d]` with
+    /// [`Tape::fail`] (an [`Error::Shape`] naming the model's dimension and
+    /// the data's, returned by the objectives, `grad` and `train::fit`)
+    /// rather than a panic, and panics with a message naming itself if
+    /// `params` are not its recorded parameters.
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T>;
 }
 
@@ -254,16 +291,63 @@ pub trait Score<T: Real>: Model<T> {
     ) -> Var<'t, T>;
 }
 
-/// The shape `[B, d]` of a batch `x` for a model of dimension `d`.
+/// The shape `[B, d]` of a batch `x` for the model method `who`, of input
+/// dimension `d`.
+///
+/// Data of another shape is bad data, not a misuse of the engine, and a model
+/// method has no `Result` to return it in: the mismatch is recorded on `x`'s
+/// tape with [`Tape::fail`] as an [`Error::Shape`] naming `who`, the model's
+/// dimension and the data's, and the `Err` holds the stand-in output, of
+/// shape `output(rows)` (`rows` the length of `x`'s first axis, or 1), for the
+/// model to return. Every objective, `grad` and `train::fit` then return that
+/// error; reading the stand-in's value panics with it.
+pub(crate) fn batch_shape<'t, T: Real>(
+    who: &str,
+    x: Var<'t, T>,
+    d: usize,
+    output: impl FnOnce(usize) -> Vec<usize>,
+) -> Result<[usize; 2], Var<'t, T>> {
+    let shape = x.shape();
+    if let [batch, columns] = shape[..] {
+        if columns == d {
+            return Ok([batch, d]);
+        }
+    }
+    let message = match shape[..] {
+        [_, columns] => alloc::format!(
+            "{who}: the model has dimension {d} but the data has {columns} columns (x has shape {shape:?}, expected [B, {d}])"
+        ),
+        _ => alloc::format!(
+            "{who}: the model has dimension {d} but x has shape {shape:?}, not a batch [B, {d}]"
+        ),
+    };
+    let rows = shape.first().copied().unwrap_or(1);
+    Err(x.tape().fail(Error::Shape(message), &output(rows)))
+}
+
+/// Checks that a model's input dimension is at least 1; `what` names the
+/// model ("a Boltzmann machine").
+pub(crate) fn check_dim(what: &str, dim: usize) -> Result<(), Error> {
+    if dim == 0 {
+        return Err(Error::InvalidData(alloc::format!(
+            "{what} needs an input dimension of at least 1, got 0"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `params` are as many recorded parameters as the model has.
 ///
 /// # Panics
 ///
-/// If `x` is not `[B, d]`, naming `who` (the model's method).
-pub(crate) fn batch_shape<T: Real>(who: &str, x: Var<'_, T>, d: usize) -> [usize; 2] {
-    let shape = x.shape();
+/// If they are not, naming the model method `who` and both counts: passing
+/// the wrong parameters is a misuse of the model, not bad data.
+pub(crate) fn check_param_count<T: Real>(who: &str, params: &[Var<'_, T>], expected: &Params<T>) {
     assert!(
-        shape.len() == 2 && shape[1] == d,
-        "{who}: x must be [B, {d}], got {shape:?}"
+        params.len() == expected.len(),
+        "{who}: expected the model's {} recorded parameters {:?}, got {} (record them with model.params().record(&tape))",
+        expected.len(),
+        expected.names(),
+        params.len()
     );
-    [shape[0], d]
 }

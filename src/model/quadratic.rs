@@ -81,18 +81,24 @@ fn factor_from_raw<T: Real>(raw: &Tensor<T>) -> Tensor<T> {
 impl<T: Real> QuadraticEnergy<T> {
     /// The standard Gaussian on `dim` dimensions: `μ = 0`, `P = I` (so `R = 0`).
     ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidData`] if `dim` is zero.
+    ///
     /// ```
     /// use scoretape::model::QuadraticEnergy;
     /// use scoretape::Tensor;
-    /// let m = QuadraticEnergy::<f64>::new(3);
+    /// let m = QuadraticEnergy::<f64>::new(3).unwrap();
     /// assert_eq!(m.precision(), Tensor::eye(3));
     /// assert_eq!(m.mean(), Tensor::zeros(&[3]));
+    /// assert!(QuadraticEnergy::<f64>::new(0).is_err());
     /// ```
-    pub fn new(dim: usize) -> Self {
+    pub fn new(dim: usize) -> Result<Self, Error> {
+        super::check_dim("a quadratic energy", dim)?;
         let mut params = Params::new();
         params.push("mean", Tensor::zeros(&[dim]));
         params.push("cholesky", Tensor::zeros(&[dim, dim]));
-        QuadraticEnergy { dim, params }
+        Ok(QuadraticEnergy { dim, params })
     }
 
     /// The Gaussian with mean `μ` and precision `P`: factorises `P = L Lᵀ` and
@@ -143,7 +149,7 @@ impl<T: Real> QuadraticEnergy<T> {
     ///
     /// ```
     /// use scoretape::model::QuadraticEnergy;
-    /// assert_eq!(QuadraticEnergy::<f32>::new(2).mean().data(), &[0.0, 0.0]);
+    /// assert_eq!(QuadraticEnergy::<f32>::new(2).unwrap().mean().data(), &[0.0, 0.0]);
     /// ```
     pub fn mean(&self) -> Tensor<T> {
         self.params.values()[0].clone()
@@ -155,7 +161,7 @@ impl<T: Real> QuadraticEnergy<T> {
     /// ```
     /// use scoretape::model::QuadraticEnergy;
     /// use scoretape::Tensor;
-    /// assert_eq!(QuadraticEnergy::<f64>::new(2).cholesky_factor(), Tensor::eye(2));
+    /// assert_eq!(QuadraticEnergy::<f64>::new(2).unwrap().cholesky_factor(), Tensor::eye(2));
     /// ```
     pub fn cholesky_factor(&self) -> Tensor<T> {
         factor_from_raw(&self.params.values()[1])
@@ -167,7 +173,7 @@ impl<T: Real> QuadraticEnergy<T> {
     /// ```
     /// use scoretape::model::{Model, QuadraticEnergy};
     /// use scoretape::Tensor;
-    /// let mut m = QuadraticEnergy::<f64>::new(2);
+    /// let mut m = QuadraticEnergy::<f64>::new(2).unwrap();
     /// // R = [[ln 2, 0], [1, 0]] gives L = [[2, 0], [1, 1]], P = [[4, 2], [2, 2]]
     /// m.params_mut().values_mut()[1] =
     ///     Tensor::from_rows(&[vec![2f64.ln(), 0.0], vec![1.0, 0.0]]).unwrap();
@@ -204,10 +210,14 @@ impl_model!(QuadraticEnergy);
 impl<T: Real> Energy<T> for QuadraticEnergy<T> {
     /// `E(x_b) = ½‖(x_b - μ)ᵀL‖²` for each row of `x`.
     ///
+    /// Data `x` not of shape `[B, d]` is not a panic: it is recorded on the
+    /// tape as an [`Error::Shape`] naming both dimensions (see
+    /// [`Tape::fail`](crate::Tape::fail)), which the objectives and `grad`
+    /// return, and the energy is a stand-in of zeros.
+    ///
     /// # Panics
     ///
-    /// If `params` is not the two recorded parameters `[mean, cholesky]`, or
-    /// `x` is not `[B, d]`.
+    /// If `params` is not the two recorded parameters `[mean, cholesky]`.
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
         let [mean, raw] = params else {
             panic!(
@@ -216,7 +226,11 @@ impl<T: Real> Energy<T> for QuadraticEnergy<T> {
             );
         };
         let d = self.dim;
-        super::batch_shape("QuadraticEnergy::energy", x, d);
+        if let Err(stand_in) =
+            super::batch_shape("QuadraticEnergy::energy", x, d, |rows| alloc::vec![rows])
+        {
+            return stand_in;
+        }
         let tape = x.tape();
         let below = tape.constant(strictly_lower_mask(d));
         let eye = tape.constant(Tensor::eye(d));

@@ -80,6 +80,7 @@ pub use exact::{
 };
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
 pub use ratio::{flip_each_bit, ratio_matching};
+pub(crate) use ratio::check_binary;
 pub use sliced::{
     draw_projections, sliced_score_matching, sliced_score_matching_score_model, ProjectionKind,
     Projections, SlicedVariant,

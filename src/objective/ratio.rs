@@ -14,8 +14,9 @@ use crate::tensor::Tensor;
 use alloc::format;
 use alloc::vec::Vec;
 
-/// Checks that every entry is exactly 0 or 1, naming the first that is not.
-fn check_binary<T: Real>(x: &Tensor<T>) -> Result<(), Error> {
+/// Checks that every entry of the `[B, d]` batch `x` is exactly 0 or 1,
+/// naming `who` (what needs binary data) and the first entry that is not.
+pub(crate) fn check_binary<T: Real>(x: &Tensor<T>, who: &str) -> Result<(), Error> {
     let bad = x
         .data()
         .iter()
@@ -25,7 +26,7 @@ fn check_binary<T: Real>(x: &Tensor<T>) -> Result<(), Error> {
         Some(i) => {
             let dim = x.shape()[1];
             Err(Error::InvalidData(format!(
-                "ratio matching needs binary data (0 or 1), but x[{}, {}] = {}",
+                "{who} needs binary data (0 or 1), but x[{}, {}] = {}",
                 i / dim,
                 i % dim,
                 x.data()[i].as_f64()
@@ -53,7 +54,7 @@ fn check_binary<T: Real>(x: &Tensor<T>) -> Result<(), Error> {
 /// ```
 pub fn flip_each_bit<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>, Error> {
     let (batch, dim) = check_inputs(x, None)?;
-    check_binary(x)?;
+    check_binary(x, "ratio matching")?;
     let mut data = Vec::with_capacity(batch * dim * dim);
     for b in 0..batch {
         let row = x.row(b);

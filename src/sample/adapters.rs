@@ -5,7 +5,7 @@
 //! times with bounded memory.
 
 use crate::error::Error;
-use crate::model::{Energy, Params, Score};
+use crate::model::{Energy, Model, Params, Score, Support};
 use crate::real::Real;
 use crate::tape::{grad, Tape, Var};
 use crate::tensor::Tensor;
@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 /// use scoretape::model::QuadraticEnergy;
 /// use scoretape::sample::energy_fn;
 /// use scoretape::Tensor;
-/// let model = QuadraticEnergy::<f64>::new(2); // N(0, I): E = ½‖x‖²
+/// let model = QuadraticEnergy::<f64>::new(2).unwrap(); // N(0, I): E = ½‖x‖²
 /// let e = energy_fn(&model)(&Tensor::from_rows(&[vec![1.0, 2.0]]).unwrap()).unwrap();
 /// assert!((e.data()[0] - 2.5).abs() < 1e-12);
 /// ```
@@ -47,13 +47,24 @@ where
 ///
 /// # Errors (of the returned closure)
 ///
-/// As [`energy_fn`].
+/// As [`energy_fn`]; also [`Error::InvalidData`] for a model of binary data
+/// ([`Support::Binary`], the [`Boltzmann`](crate::model::Boltzmann) machine),
+/// which has no score on `ℝᵈ`: sample it with [`gibbs`](super::gibbs).
+///
+/// ```
+/// use scoretape::model::Boltzmann;
+/// use scoretape::sample::energy_score_fn;
+/// use scoretape::{Error, Tensor};
+/// let bits = Boltzmann::<f64>::new(2).unwrap();
+/// let refused = energy_score_fn(&bits)(&Tensor::zeros(&[1, 2]));
+/// assert!(matches!(refused, Err(Error::InvalidData(_))));
+/// ```
 ///
 /// ```
 /// use scoretape::model::QuadraticEnergy;
 /// use scoretape::sample::energy_score_fn;
 /// use scoretape::Tensor;
-/// let model = QuadraticEnergy::<f64>::new(2); // N(0, I): s = -x
+/// let model = QuadraticEnergy::<f64>::new(2).unwrap(); // N(0, I): s = -x
 /// let (e, s) = energy_score_fn(&model)(&Tensor::from_rows(&[vec![1.0, 2.0]]).unwrap()).unwrap();
 /// assert!((e.data()[0] - 2.5).abs() < 1e-12);
 /// assert!(s.max_abs_diff(&Tensor::from_rows(&[vec![-1.0, -2.0]]).unwrap()) < 1e-12);
@@ -67,6 +78,7 @@ where
     M: Energy<T>,
 {
     move |x| {
+        refuse_binary(model)?;
         let n = check_input(x, model.dim())?;
         let tape = Tape::new();
         let params = constants(&tape, model.params());
@@ -83,13 +95,13 @@ where
 ///
 /// # Errors (of the returned closure)
 ///
-/// As [`energy_fn`].
+/// As [`energy_score_fn`] (a binary model is refused).
 ///
 /// ```
 /// use scoretape::model::QuadraticEnergy;
 /// use scoretape::sample::score_fn;
 /// use scoretape::Tensor;
-/// let model = QuadraticEnergy::<f64>::new(1);
+/// let model = QuadraticEnergy::<f64>::new(1).unwrap();
 /// let s = score_fn(&model)(&Tensor::from_rows(&[vec![3.0]]).unwrap()).unwrap();
 /// assert!((s.item() + 3.0).abs() < 1e-12);
 /// ```
@@ -109,7 +121,8 @@ where
 /// # Errors (of the returned closure)
 ///
 /// [`Error::Shape`] if `x` is not `[n, model.dim()]` or the model's scores are
-/// not `[n, d]`.
+/// not `[n, d]`; [`Error::InvalidData`] for a model of binary data
+/// ([`Support::Binary`]).
 ///
 /// ```
 /// use scoretape::model::{Activation, MlpScore};
@@ -127,6 +140,7 @@ where
     M: Score<T>,
 {
     move |x, sigma| {
+        refuse_binary(model)?;
         let n = check_input(x, model.dim())?;
         let tape = Tape::new();
         let params = constants(&tape, model.params());
@@ -140,6 +154,20 @@ where
             )));
         }
         Ok((*s.value()).clone())
+    }
+}
+
+/// Refuses a model of binary data: its energy is defined on `ℝᵈ` but is no
+/// density there, so a score (and any sampler that follows one) means nothing.
+fn refuse_binary<T: Real>(model: &impl Model<T>) -> Result<(), Error> {
+    match model.support() {
+        Support::Continuous => Ok(()),
+        Support::Binary => Err(Error::InvalidData(
+            "the model is a distribution on binary data {0, 1}^d, with no density or score on ℝᵈ, \
+             so Langevin dynamics, MALA and annealed Langevin cannot sample it; use Gibbs sampling \
+             (sample::gibbs)"
+                .into(),
+        )),
     }
 }
 
@@ -157,6 +185,10 @@ fn constants<'t, T: Real>(tape: &'t Tape<T>, params: &Params<T>) -> Vec<Var<'t, 
 fn check_input<T: Real>(x: &Tensor<T>, dim: usize) -> Result<usize, Error> {
     match *x.shape() {
         [n, d] if d == dim => Ok(n),
+        [_, d] => Err(Error::Shape(format!(
+            "the model has dimension {dim} but the data has {d} columns (shape {:?})",
+            x.shape()
+        ))),
         _ => Err(Error::Shape(format!(
             "the model takes batches [n, {dim}], got shape {:?}",
             x.shape()

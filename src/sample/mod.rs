@@ -1,6 +1,7 @@
 //! Sampling from fitted models and evaluating them: Langevin dynamics
 //! ([`langevin`]), Metropolis-adjusted Langevin ([`mala`]), annealed Langevin
-//! over noise levels with a final Tweedie step ([`annealed_langevin`]), and the
+//! over noise levels with a final Tweedie step ([`annealed_langevin`]), Gibbs
+//! sampling of a Boltzmann machine ([`gibbs`]), and the
 //! log-partition function and held-out log-likelihood of an energy model
 //! ([`log_partition_importance`], [`log_partition_grid`],
 //! [`held_out_log_likelihood`]).
@@ -11,7 +12,9 @@
 //! `([N, d], σ) → [N, d]`. The adapters [`energy_fn`], [`score_fn`],
 //! [`energy_score_fn`] and [`conditioned_score_fn`] make those closures from a
 //! model; any closure of your own (an exact Gaussian score in a test, say)
-//! works just as well.
+//! works just as well. The score adapters refuse a model of binary data
+//! ([`Support::Binary`](crate::model::Support)): it has no score on `ℝᵈ`, and
+//! [`gibbs`] samples it instead.
 //!
 //! The Langevin convention, used throughout, with step size α and ξ ~ N(0, I):
 //!
@@ -38,11 +41,13 @@
 
 mod adapters;
 mod annealed;
+mod gibbs;
 mod langevin;
 mod likelihood;
 mod mala;
 
 pub use adapters::{conditioned_score_fn, energy_fn, energy_score_fn, score_fn};
+pub use gibbs::gibbs;
 pub use annealed::{annealed_langevin, geometric_sigmas, AnnealedConfig};
 pub use langevin::langevin;
 pub use likelihood::{

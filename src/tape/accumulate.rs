@@ -118,8 +118,9 @@ impl<'t, T: Real> GradAccumulator<'t, T> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotScalar`] if `term` has more than one element, and
-    /// [`Error::ForeignVar`] / [`Error::StaleVar`] for a bad handle.
+    /// [`Error::NotScalar`] if `term` has more than one element,
+    /// [`Error::ForeignVar`] / [`Error::StaleVar`] for a bad handle, and the
+    /// recorded error for a term recorded after a [`Tape::fail`](crate::Tape::fail).
     ///
     /// ```
     /// use scoretape::{GradAccumulator, Tape, Tensor};
@@ -130,8 +131,7 @@ impl<'t, T: Real> GradAccumulator<'t, T> {
     /// assert_eq!(tape.len(), 1); // the term's nodes are gone
     /// ```
     pub fn add(&mut self, term: Var<'t, T>) -> Result<T, Error> {
-        self.tape.check_owns(term)?;
-        let value = term.value();
+        let value = term.try_value()?;
         if value.len() != 1 {
             return Err(Error::NotScalar {
                 shape: value.shape().to_vec(),

@@ -69,6 +69,9 @@ pub(crate) struct Node<T: Real> {
 pub struct Tape<T: Real> {
     nodes: RefCell<Vec<Node<T>>>,
     epoch: Cell<u32>,
+    /// The first failure recorded by [`Tape::fail`] and the tape position it
+    /// was recorded at: every node from there on is failed.
+    failure: RefCell<Option<(usize, Error)>>,
 }
 
 /// A position on the tape, from [`Tape::mark`], to [`Tape::rewind`] to.
@@ -132,6 +135,7 @@ impl<T: Real> Tape<T> {
         Tape {
             nodes: RefCell::new(Vec::new()),
             epoch: Cell::new(0),
+            failure: RefCell::new(None),
         }
     }
 
@@ -241,6 +245,72 @@ impl<T: Real> Tape<T> {
         Var::new(self, nodes.len() - 1, epoch)
     }
 
+    /// Records that the computation being recorded cannot go on because of
+    /// bad data (say, a batch of the wrong width for a model), and returns a
+    /// stand-in: a constant of zeros of `shape`, so that the caller can return
+    /// a value of the shape it promised instead of panicking.
+    ///
+    /// From then on every node recorded at or after this point is *failed*:
+    /// reading its value through a fallible entry point ([`Var::try_value`],
+    /// [`grad`] and the other transformations, the objectives, `train::fit`)
+    /// returns `error`, and reading it through an infallible one
+    /// ([`Var::value`], [`Var::item`], …) panics with `error`'s message.
+    /// Operations still record (on the stand-in's zeros) and shapes can be
+    /// read, so code between the failure and the next read of a value runs
+    /// on. Nodes
+    /// recorded before the failure stay readable; [`Tape::rewind`] to a mark
+    /// taken before it removes the failure. Only the first failure is kept.
+    ///
+    /// This is how the models report data of the wrong shape from inside a
+    /// closure `Fn(Var) -> Var`, which has no `Result` to return.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scoretape::{grad, Error, Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let w = tape.input(Tensor::scalar(2.0));
+    /// let mark = tape.mark();
+    /// let stand_in = tape.fail(Error::Shape("x must be [B, 3], got [5, 4]".into()), &[5]);
+    /// let loss = (stand_in * w).sum();
+    /// assert!(matches!(grad(loss, &[w]), Err(Error::Shape(_))));
+    /// assert!(loss.try_value().is_err());
+    /// assert_eq!(w.item(), 2.0); // recorded before the failure
+    /// tape.rewind(mark);
+    /// assert!(tape.failure().is_none());
+    /// ```
+    pub fn fail(&self, error: Error, shape: &[usize]) -> Var<'_, T> {
+        {
+            let mut failure = self.failure.borrow_mut();
+            if failure.is_none() {
+                *failure = Some((self.len(), error));
+            }
+        }
+        self.constant(Tensor::zeros(shape))
+    }
+
+    /// The failure recorded by [`Tape::fail`], if any is still on the tape.
+    ///
+    /// ```
+    /// use scoretape::{Error, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// assert!(tape.failure().is_none());
+    /// tape.fail(Error::Shape("wrong width".into()), &[1]);
+    /// assert_eq!(tape.failure(), Some(Error::Shape("wrong width".into())));
+    /// ```
+    pub fn failure(&self) -> Option<Error> {
+        self.failure.borrow().as_ref().map(|(_, e)| e.clone())
+    }
+
+    /// `Err` with the recorded failure if node `index` was recorded at or
+    /// after it.
+    pub(crate) fn check_not_failed(&self, index: usize) -> Result<(), Error> {
+        match &*self.failure.borrow() {
+            Some((from, error)) if index >= *from => Err(error.clone()),
+            _ => Ok(()),
+        }
+    }
+
     /// A mark at the current end of the tape, for [`Tape::rewind`].
     ///
     /// ```
@@ -262,6 +332,7 @@ impl<T: Real> Tape<T> {
     /// Removes every node recorded after `mark`. `Var`s that refer to removed
     /// nodes become stale: using one panics (in an operator) or returns
     /// [`Error::StaleVar`] (in an entry point), never reads another node.
+    /// A failure recorded by [`Tape::fail`] after `mark` is removed too.
     ///
     /// ```
     /// use scoretape::{Tape, Tensor};
@@ -274,6 +345,12 @@ impl<T: Real> Tape<T> {
     /// assert!(y.try_value().is_err());
     /// ```
     pub fn rewind(&self, mark: Mark) {
+        {
+            let mut failure = self.failure.borrow_mut();
+            if matches!(*failure, Some((from, _)) if mark.0 <= from) {
+                *failure = None;
+            }
+        }
         let mut nodes = self.nodes.borrow_mut();
         if mark.0 < nodes.len() {
             crate::tensor::release_pooled_memory();
@@ -330,6 +407,10 @@ impl<T: Real> Tape<T> {
     /// Evaluates `f` on this tape and returns the value of its result, leaving
     /// the tape as it was: every node `f` records is removed again. Use it for
     /// values that need no derivatives (validation losses, energies to print).
+    ///
+    /// # Panics
+    ///
+    /// If `f` records a failure ([`Tape::fail`]), with its message.
     ///
     /// ```
     /// use scoretape::{Tape, Tensor};

@@ -15,7 +15,8 @@ use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// The tape shared by all `vars`, after checking each is a live node of it.
+/// The tape shared by all `vars`, after checking each is a live node of it
+/// not recorded after a [`Tape::fail`].
 fn common_tape<'t, T: Real>(vars: &[Var<'t, T>]) -> Result<Option<&'t Tape<T>>, Error> {
     let Some(first) = vars.first() else {
         return Ok(None);
@@ -23,6 +24,7 @@ fn common_tape<'t, T: Real>(vars: &[Var<'t, T>]) -> Result<Option<&'t Tape<T>>, 
     let tape = first.tape();
     for &v in vars {
         tape.check_owns(v)?;
+        tape.check_not_failed(v.index())?;
     }
     Ok(Some(tape))
 }

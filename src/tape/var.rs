@@ -49,7 +49,8 @@ impl<T: Real> fmt::Debug for Var<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.try_value() {
             Ok(value) => write!(f, "Var(%{}, shape {:?})", self.index, value.shape()),
-            Err(_) => write!(f, "Var(%{}, stale)", self.index),
+            Err(Error::StaleVar | Error::ForeignVar) => write!(f, "Var(%{}, stale)", self.index),
+            Err(e) => write!(f, "Var(%{}, failed: {e})", self.index),
         }
     }
 }
@@ -91,7 +92,8 @@ impl<'t, T: Real> Var<'t, T> {
     ///
     /// # Panics
     ///
-    /// If the node was removed by [`Tape::rewind`] (see [`Var::try_value`]).
+    /// If the node was removed by [`Tape::rewind`] or recorded after a
+    /// [`Tape::fail`] (see [`Var::try_value`]).
     ///
     /// ```
     /// use scoretape::{Tape, Tensor};
@@ -104,11 +106,12 @@ impl<'t, T: Real> Var<'t, T> {
             .unwrap_or_else(|e| panic!("Var::value: {e}"))
     }
 
-    /// The node's value, or an error if the handle is stale.
+    /// The node's value, or an error if the handle is stale or the node failed.
     ///
     /// # Errors
     ///
-    /// [`Error::StaleVar`] if the node was removed by [`Tape::rewind`].
+    /// [`Error::StaleVar`] if the node was removed by [`Tape::rewind`]; the
+    /// recorded error if the node was recorded after a [`Tape::fail`].
     ///
     /// ```
     /// use scoretape::{Tape, Tensor};
@@ -118,10 +121,17 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     pub fn try_value(&self) -> Result<Rc<Tensor<T>>, Error> {
         self.tape.check_owns(*self)?;
+        self.tape.check_not_failed(self.index)?;
         Ok(self.tape.value_of(self.index))
     }
 
-    /// The shape of the node's value.
+    /// The shape of the node's value. A node recorded after a
+    /// [`Tape::fail`] has a shape too (that of the stand-in computation), so
+    /// code that only inspects shapes runs on; its value is what fails.
+    ///
+    /// # Panics
+    ///
+    /// If the node was removed by [`Tape::rewind`].
     ///
     /// ```
     /// use scoretape::{Tape, Tensor};
@@ -129,7 +139,8 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(tape.input(Tensor::<f64>::zeros(&[2, 3])).shape(), vec![2, 3]);
     /// ```
     pub fn shape(&self) -> Vec<usize> {
-        self.value().shape().to_vec()
+        self.tape.assert_owns(*self, "Var::shape");
+        self.tape.value_of(self.index).shape().to_vec()
     }
 
     /// The single element of a one-element value.
