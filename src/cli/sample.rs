@@ -101,10 +101,12 @@ pub(crate) fn draw(model: &AnyModel, args: &SampleArgs) -> Result<Tensor<f64>, C
     let samples = match (sampler, model) {
         (SamplerArg::Gibbs, AnyModel::Boltzmann(m)) => gibbs(m, start, args.steps, &mut rng)?,
         (_, AnyModel::Boltzmann(_)) => {
-            return Err(wrong(
-                "a density on ℝᵈ, and a Boltzmann machine is a model of binary data \
-                 (use --sampler gibbs)",
-            ))
+            return Err(CliError::data(format!(
+                "the {} sampler follows the score of a density on ℝᵈ, but {} is a Boltzmann \
+                 machine, a model of binary data with no density there; use --sampler gibbs",
+                format!("{sampler:?}").to_lowercase(),
+                args.model.display()
+            )))
         }
         (SamplerArg::Gibbs, _) => return Err(wrong("a Boltzmann machine")),
         (SamplerArg::Annealed, AnyModel::MlpScore(m)) if m.is_sigma_conditioned() => {

@@ -256,7 +256,9 @@ impl<T: Real> Energy<T> for Boltzmann<T> {
             );
         };
         let d = self.dim;
-        if let Err(stand_in) = super::batch_shape("Boltzmann::energy", x, d, |rows| alloc::vec![rows]) {
+        if let Err(stand_in) =
+            super::batch_shape("Boltzmann::energy", x, d, |rows| alloc::vec![rows])
+        {
             return stand_in;
         }
         let off_diagonal = x.tape().constant(Tensor::from_fn(&[d, d], |k| {

@@ -203,11 +203,12 @@ impl<T: Real> Energy<T> for LinearExpFamily<T> {
                 params.len()
             );
         };
-        let [batch, _] =
-            match super::batch_shape("LinearExpFamily::energy", x, self.dim, |rows| alloc::vec![rows]) {
-                Ok(shape) => shape,
-                Err(stand_in) => return stand_in,
-            };
+        let [batch, _] = match super::batch_shape("LinearExpFamily::energy", x, self.dim, |rows| {
+            alloc::vec![rows]
+        }) {
+            Ok(shape) => shape,
+            Err(stand_in) => return stand_in,
+        };
         let k = self.num_features;
         self.features(x)
             .matmul(theta.reshape(&[k, 1]))

@@ -317,10 +317,11 @@ impl<T: Real> Energy<T> for MlpEnergy<T> {
     /// counts).
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T> {
         super::check_param_count("MlpEnergy::energy", params, &self.params);
-        let [batch, _] = match super::batch_shape("MlpEnergy::energy", x, self.dim, |rows| alloc::vec![rows]) {
-            Ok(shape) => shape,
-            Err(stand_in) => return stand_in,
-        };
+        let [batch, _] =
+            match super::batch_shape("MlpEnergy::energy", x, self.dim, |rows| alloc::vec![rows]) {
+                Ok(shape) => shape,
+                Err(stand_in) => return stand_in,
+            };
         mlp_forward(params, x, self.activation).reshape(&[batch])
     }
 }

@@ -305,7 +305,8 @@ pub fn tweedie_denoise<T: Real>(
 ///
 /// # Errors
 ///
-/// As for [`tweedie_denoise`], and an energy not of shape `[B]`.
+/// As for [`tweedie_denoise`], an energy not of shape `[B]`, and a batch
+/// whose width is not the model's ([`Error::Shape`] naming both).
 ///
 /// # Examples
 ///
@@ -343,7 +344,8 @@ pub fn tweedie_denoise_energy<'t, T: Real>(
 ///
 /// # Errors
 ///
-/// As for [`tweedie_denoise`], and a score not shaped like `noisy`.
+/// As for [`tweedie_denoise`], a score not shaped like `noisy`, and a batch
+/// whose width is not the model's ([`Error::Shape`] naming both).
 ///
 /// # Examples
 ///

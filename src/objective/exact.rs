@@ -28,8 +28,9 @@ use alloc::vec::Vec;
 /// # Errors
 ///
 /// As listed in the [module documentation](super): a bad batch or weights,
-/// an energy not of shape `[B]`, a non-finite loss, and the engine's errors
-/// for a `Var` of another tape.
+/// a batch whose width is not the model's ([`Error::Shape`] naming both), an
+/// energy not of shape `[B]`, a non-finite loss, and the engine's errors for
+/// a `Var` of another tape.
 ///
 /// # Examples
 ///

@@ -47,7 +47,10 @@
 //! negative or all-zero weights, `σ ≤ 0`, zero projections, non-binary data for
 //! ratio matching ([`Error::InvalidData`]), tensors whose shapes disagree with
 //! the batch or a model output of the wrong shape ([`Error::Shape`]), and a
-//! non-finite loss ([`Error::Numerical`]).
+//! non-finite loss ([`Error::Numerical`]). A batch whose width is not the
+//! model's is an [`Error::Shape`] naming both: the crate's models record it
+//! on the tape ([`Tape::fail`]) instead of panicking, and the objective
+//! returns it and removes what the closure recorded.
 //!
 //! # Examples
 //!
@@ -79,8 +82,8 @@ pub use exact::{
     exact_score_matching, exact_score_matching_score_model, exact_score_matching_value_and_grad,
 };
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
-pub use ratio::{flip_each_bit, ratio_matching};
 pub(crate) use ratio::check_binary;
+pub use ratio::{flip_each_bit, ratio_matching};
 pub use sliced::{
     draw_projections, sliced_score_matching, sliced_score_matching_score_model, ProjectionKind,
     Projections, SlicedVariant,
@@ -223,13 +226,19 @@ pub(crate) fn check_inputs<T: Real>(
 }
 
 /// Applies an energy closure and checks that it returns one energy per sample.
+///
+/// A model that rejects `x` (data of the wrong width) records the error on the
+/// tape ([`Tape::fail`]); it is returned here, and the closure's nodes are
+/// removed with it, so the caller's tape serves the next, correct call.
 pub(crate) fn energies<'t, T: Real>(
     energy: EnergyFn<'_, 't, T>,
     x: Var<'t, T>,
     batch: usize,
 ) -> Result<Var<'t, T>, Error> {
+    let mark = x.tape().mark();
     let e = energy(x);
-    if e.try_value()?.shape() != [batch] {
+    let value = e.try_value().inspect_err(|_| x.tape().rewind(mark))?;
+    if value.shape() != [batch] {
         return Err(Error::Shape(format!(
             "the energy must map a batch of {batch} samples to shape [{batch}], got {:?}",
             e.shape()
@@ -239,12 +248,15 @@ pub(crate) fn energies<'t, T: Real>(
 }
 
 /// Applies a score closure and checks that it returns one score per sample.
+/// A rejected `x` is handled as in [`energies`].
 pub(crate) fn scores<'t, T: Real>(
     score: ScoreFn<'_, 't, T>,
     x: Var<'t, T>,
 ) -> Result<Var<'t, T>, Error> {
+    let mark = x.tape().mark();
     let s = score(x);
-    let (got, want) = (s.try_value()?.shape().to_vec(), x.shape());
+    let value = s.try_value().inspect_err(|_| x.tape().rewind(mark))?;
+    let (got, want) = (value.shape().to_vec(), x.shape());
     if got != want {
         return Err(Error::Shape(format!(
             "the score must have the shape of its input {want:?}, got {got:?}"

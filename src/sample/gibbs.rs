@@ -13,11 +13,11 @@
 //! and redrawing each bit in turn from it leaves `p` invariant.
 
 use super::check_batch;
-use crate::objective::check_binary;
-use crate::real::sigmoid;
 use crate::error::Error;
 use crate::model::{Boltzmann, Model};
+use crate::objective::check_binary;
 use crate::random::{bernoulli_tensor, Rng64};
+use crate::real::sigmoid;
 use crate::real::Real;
 use crate::tensor::Tensor;
 use alloc::format;

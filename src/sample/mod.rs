@@ -47,8 +47,8 @@ mod likelihood;
 mod mala;
 
 pub use adapters::{conditioned_score_fn, energy_fn, energy_score_fn, score_fn};
-pub use gibbs::gibbs;
 pub use annealed::{annealed_langevin, geometric_sigmas, AnnealedConfig};
+pub use gibbs::gibbs;
 pub use langevin::langevin;
 pub use likelihood::{
     held_out_log_likelihood, log_partition_grid, log_partition_importance, Estimate,

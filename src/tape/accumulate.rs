@@ -156,7 +156,7 @@ impl<'t, T: Real> GradAccumulator<'t, T> {
             reached.push((p, c))
         });
         for (p, c) in reached {
-            self.add_cotangent(p, &c.value());
+            self.add_cotangent(p, &c.recorded_value());
         }
         self.tape.rewind(self.boundary);
         Ok(term_value)

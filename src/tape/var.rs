@@ -125,6 +125,18 @@ impl<'t, T: Real> Var<'t, T> {
         Ok(self.tape.value_of(self.index))
     }
 
+    /// The node's value as recorded, for the engine's own computations: like
+    /// [`Var::value`], but a node recorded after a [`Tape::fail`] gives its
+    /// stand-in value, so recording goes on until a user reads a value.
+    ///
+    /// # Panics
+    ///
+    /// If the node was removed by [`Tape::rewind`] or belongs to another tape.
+    pub(crate) fn recorded_value(&self) -> Rc<Tensor<T>> {
+        self.tape.assert_owns(*self, "Var::value");
+        self.tape.value_of(self.index)
+    }
+
     /// The shape of the node's value. A node recorded after a
     /// [`Tape::fail`] has a shape too (that of the stand-in computation), so
     /// code that only inspects shapes runs on; its value is what fails.
@@ -139,8 +151,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(tape.input(Tensor::<f64>::zeros(&[2, 3])).shape(), vec![2, 3]);
     /// ```
     pub fn shape(&self) -> Vec<usize> {
-        self.tape.assert_owns(*self, "Var::shape");
-        self.tape.value_of(self.index).shape().to_vec()
+        self.recorded_value().shape().to_vec()
     }
 
     /// The single element of a one-element value.
@@ -208,7 +219,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(grad(y, &[x]).unwrap()[0].item(), 3.0);
     /// ```
     pub fn detach(self) -> Var<'t, T> {
-        let value = self.value();
+        let value = self.recorded_value();
         self.tape.push(value, NodeKind::Constant)
     }
 
@@ -584,7 +595,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// assert_eq!(tape.input(Tensor::vector(&[1.0, 3.0])).mean().item(), 2.0);
     /// ```
     pub fn mean(self) -> Var<'t, T> {
-        let n = self.value().len();
+        let n = self.recorded_value().len();
         self.sum() * T::cast(1.0 / n as f64)
     }
 

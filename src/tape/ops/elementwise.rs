@@ -220,7 +220,7 @@ impl<T: Real> ElementwiseFn<T> for Elu {
     }
     fn derivative<'t>(&self, x: Var<'t, T>, y: Var<'t, T>) -> Var<'t, T> {
         let positive = x
-            .value()
+            .recorded_value()
             .map(|v| if v > T::zero() { T::one() } else { T::zero() });
         let negative = positive.map(|m| T::one() - m);
         let tape = x.tape();
