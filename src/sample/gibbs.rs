@@ -71,7 +71,7 @@ pub fn gibbs<T: Real>(
             "the Boltzmann machine has dimension {d} but the initial states have {columns} columns (shape [{n}, {columns}])"
         )));
     }
-    check_binary(&x0, "Gibbs sampling of the initial states")?;
+    check_binary(&x0, "Gibbs sampling")?;
     let coupling: Vec<f64> = model.coupling().data().iter().map(|v| v.as_f64()).collect();
     let bias: Vec<f64> = model.bias().data().iter().map(|v| v.as_f64()).collect();
     if !coupling.iter().chain(&bias).all(|v| v.is_finite()) {
