@@ -29,7 +29,9 @@ use alloc::vec::Vec;
 ///
 /// A sweep redraws bits `i = 0, …, d-1` in order, each from its conditional
 /// `p(xᵢ = 1 | x₋ᵢ) = sigmoid(bᵢ + Σⱼ Wᵢⱼ xⱼ)` given the current values of
-/// the others (see the [module docs](self)). The chains are run one after
+/// the others: setting bit `i` changes the energy `-½xᵀWx - bᵀx` by
+/// `-(bᵢ + Σⱼ Wᵢⱼ xⱼ)` (`W` symmetric with zero diagonal), so the odds of
+/// `xᵢ = 1` are `exp(bᵢ + Σⱼ Wᵢⱼ xⱼ)`. The chains are run one after
 /// another, each drawing its bits from `rng` in that order, so a seed fixes
 /// the result. The chain's law converges to the machine's distribution
 /// geometrically in the number of sweeps; independent chains give independent
