@@ -12,7 +12,6 @@ SIZES = {"S": (2, 64, 128), "M": (16, 128, 128), "L": (64, 256, 128)}
 
 # One call over a batch of B samples; the objectives also return dJ/dtheta.
 BATCH_WORKLOADS = ["grad", "hvp", "esm", "ssm", "ssm-vr", "dsm", "rm"]
-OBJECTIVES = ["esm", "ssm", "ssm-vr", "dsm", "rm"]
 
 # One call = one Adam step on the next minibatch of a fixed training set.
 TRAIN_WORKLOADS = ["train-esm", "train-ssm", "train-dsm", "train-rm"]
