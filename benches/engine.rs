@@ -1,4 +1,4 @@
-//! Criterion benches of the engine workloads of `BENCHMARKS.md`: `grad` and
+//! Criterion benches of the engine workloads of `docs/performance.md`: `grad` and
 //! `hvp` at sizes S, M, L, and the scalar `rosenbrock` (gradient + one HVP).
 //!
 //! ```text

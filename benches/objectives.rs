@@ -1,4 +1,4 @@
-//! Criterion benches of the objective workloads of `BENCHMARKS.md`: each of
+//! Criterion benches of the objective workloads of `docs/performance.md`: each of
 //! `esm`, `ssm`, `ssm-vr`, `dsm`, `rm` computes its loss and the gradient of
 //! the loss with respect to every model parameter, at sizes S, M, L.
 //!

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Renders the measurements of docs/performance.md as Markdown tables.
 
-    python3 benches/perf_table.py compare /tmp/compare.jsonl   # from compare.py --json-out
-    python3 benches/perf_table.py sweep /tmp/sweep.jsonl       # from scoretape bench --dim D --json
-    python3 benches/perf_table.py xla /tmp/xla.jsonl           # from peers.py --framework jax --json
+    python3 benches/perf_table.py compare target/peers/compare.jsonl  # benches/peers/compare.py --json-out
+    python3 benches/perf_table.py sweep target/peers/sweep.jsonl      # scoretape bench --dim D --json
+    python3 benches/perf_table.py xla target/peers/xla.jsonl          # benches/peers/peers.py --xla-cost --json
 
 Flops are counted analytically (matmul flops only, 2 per multiply-add), as
 multiples of one forward pass F = 2B(dh + h^2 + h) of mlp-ebm(d, h) on a batch
@@ -60,7 +60,10 @@ def compare(path):
     for r in read(path):
         w, s = r["workload"], r["size"]
         med = r["medians_s"]
-        ours = med["scoretape"]
+        ours = med.get("scoretape")
+        if ours is None:  # our binary could not run the cell (see the row's "problems")
+            print("| %s | %s | unavailable | — | — | — | — | — | — | — | — |" % (w, s))
+            continue
         if w == "rosenbrock":
             f, size = None, "n=100"
         else:

@@ -1,5 +1,5 @@
 //! The standard workloads on which the crate's speed is judged (the workloads
-//! of `BENCHMARKS.md`), defined once here so that the criterion benches, the
+//! of `docs/performance.md`), defined once here so that the criterion benches, the
 //! `scoretape bench` runner and the tests all time and check the same work.
 //!
 //! The model is `mlp-ebm(d, h)`, an MLP energy with two softplus hidden layers
@@ -91,7 +91,7 @@ pub enum Workload {
 }
 
 impl Workload {
-    /// Every workload, in the order of `BENCHMARKS.md`.
+    /// Every workload, in the order of `docs/performance.md`.
     pub const ALL: [Workload; 8] = [
         Workload::Grad,
         Workload::Hvp,
@@ -103,7 +103,7 @@ impl Workload {
         Workload::Rosenbrock,
     ];
 
-    /// The name used in `BENCHMARKS.md`, in bench ids and on the command line.
+    /// The name used in `docs/performance.md`, in bench ids and on the command line.
     ///
     /// ```
     /// assert_eq!(scoretape::workloads::Workload::Rm.name(), "rm");

@@ -1,4 +1,4 @@
-//! The standard workloads compute what `BENCHMARKS.md` says they compute:
+//! The standard workloads compute what `docs/performance.md` says they compute:
 //! each is checked against an independent computation on a small case —
 //! finite differences, the reverse-over-reverse HVP, closed forms, and the
 //! objectives written out by hand from the engine's `grad`/`hvp` (not from
@@ -168,7 +168,7 @@ fn row_dot<'t>(a: Var<'t, f64>, c: Var<'t, f64>) -> Var<'t, f64> {
 }
 
 /// The objective of `workload` at parameters `theta`, written out from
-/// `BENCHMARKS.md` with the engine's `grad` and `hvp` only.
+/// `docs/performance.md` with the engine's `grad` and `hvp` only.
 fn loss_by_hand(p: &Prepared, theta: &[Tensor<f64>]) -> f64 {
     let model = p.model().unwrap();
     let tape = Tape::new();

@@ -1,11 +1,11 @@
 //! `scoretape bench`: times the standard workloads ([`crate::workloads`]) the
-//! way `BENCHMARKS.md` reports them — warm-up, then at least 20 timed calls,
+//! way `docs/performance.md` reports them — warm-up, then at least 20 timed calls,
 //! the median, minimum and maximum time per call, and the peak memory of the
 //! process — as a table or as one JSON line per (workload, size) cell.
 //!
 //! `scoretape bench --workload esm --size M --json` prints exactly one line,
 //! which is how the side-by-side comparison with JAX and PyTorch
-//! (`shared/peers/compare.py`) calls it.
+//! (`benches/peers/compare.py`) calls it.
 
 use crate::workloads::{Dims, Size, Workload, ROSENBROCK_N};
 use std::hint::black_box;
