@@ -253,10 +253,12 @@ pub enum Support {
 
 /// A model with parameters on inputs of a fixed dimension.
 pub trait Model<T: Real> {
-    /// The set the model is a distribution on ([`Support::Continuous`] for
-    /// every model here but the [`Boltzmann`] machine). Samplers that need a
-    /// score on `ℝᵈ` refuse [`Support::Binary`] models.
-    fn support(&self) -> Support;
+    /// The set the model is a distribution on: [`Support::Continuous`] unless
+    /// the model says otherwise, as the [`Boltzmann`] machine does. Samplers
+    /// that need a score on `ℝᵈ` refuse [`Support::Binary`] models.
+    fn support(&self) -> Support {
+        Support::Continuous
+    }
     /// The input dimension `d` (samples are rows of a `B×d` batch).
     fn dim(&self) -> usize;
     /// The parameters.
