@@ -38,6 +38,17 @@ pub enum Error {
     InvalidData(String),
     /// A numerical failure (a singular matrix, a non-finite loss), with a description.
     Numerical(String),
+    /// A fit diverged: at the 1-based `update`, the loss, a gradient, a
+    /// parameter or the optimiser's state stopped being finite, or the loss
+    /// grew beyond the bound documented at
+    /// [`train::fit`](crate::train::fit). The fit's parameters hold their last
+    /// finite values.
+    Diverged {
+        /// The update (1-based) at which the fit diverged.
+        update: u64,
+        /// What went wrong, e.g. `"the training loss is not finite (NaN)"`.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -52,6 +63,11 @@ impl fmt::Display for Error {
             Error::NotAnInput(msg) => write!(f, "not an input: {msg}"),
             Error::InvalidData(msg) => write!(f, "invalid data: {msg}"),
             Error::Numerical(msg) => write!(f, "numerical failure: {msg}"),
+            Error::Diverged { update, reason } => write!(
+                f,
+                "the fit diverged at update {update}: {reason}; \
+                 the parameters hold their last finite values"
+            ),
         }
     }
 }

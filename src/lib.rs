@@ -32,13 +32,12 @@ pub mod check;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod exec;
 #[cfg(feature = "io")]
 pub mod io;
 pub mod model;
 pub mod objective;
 pub mod optim;
-#[cfg(feature = "std")]
-pub mod parallel;
 pub mod random;
 pub mod real;
 pub mod sample;

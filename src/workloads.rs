@@ -24,6 +24,17 @@
 //! | `dsm` | `J = mean_b ½‖s(x_b + σε_b) + ε_b/σ‖²`, `σ = 0.1`, `s = -∇x E`, and `∂J/∂θ` |
 //! | `rm` | `J = mean_b Σ_j sigmoid(E(x_b) - E(flip_j x_b))²` on bits, and `∂J/∂θ` |
 //! | `rosenbrock` | for `f(x) = Σ_{i<n-1} 100(x_{i+1} - x_i²)² + (1 - x_i)²`, `n = 100`, at `x = (-1.2, 1, -1.2, 1, …)`: `∇f(x)` and `∇²f(x) v` |
+//! | `train-esm`, `train-ssm`, `train-dsm`, `train-rm` | one Adam step (lr `1e-3`) of `esm`, `ssm`, `dsm`, `rm` (see below) |
+//!
+//! The objective workloads call [`Evaluator::value_and_grad`], and the
+//! training workloads the step that [`train::fit_model`](crate::train::fit_model)
+//! (and so `scoretape fit`) runs per update: a bench cell times the code a
+//! user's fit runs. A training workload holds a data set of
+//! [`TRAIN_ROWS`] rows (`N(0, I)`, or Bernoulli(½) bits for `train-rm`); call
+//! `k` takes rows `[(kB) mod TRAIN_ROWS, +B)` as its minibatch, draws fresh
+//! projections or noise for the step from [`DATA_SEED`] and `k`, and applies
+//! one Adam update (`β = (0.9, 0.999)`, `ε = 1e-8`); the parameters and the
+//! optimiser state carry over from call to call.
 //!
 //! [`Workload::prepare`] allocates the model, the data and every random draw
 //! once; [`Prepared::run`] is then one call. A prepared workload records its
@@ -39,13 +50,14 @@
 //! ```
 
 use crate::error::Error;
+use crate::exec::Evaluator;
 use crate::model::{Activation, Energy, MlpEnergy, Model};
-use crate::objective::{self, Noise, Projections, SlicedVariant};
+use crate::objective::{Draws, Objective, ProjectionKind, SlicedVariant};
+use crate::optim::Adam;
 use crate::random::{bernoulli_tensor, normal_tensor, seeded};
 use crate::tape::{grad, hvp, jvp, Mark, Tape, Var};
 use crate::tensor::Tensor;
 use alloc::format;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -59,6 +71,10 @@ pub const DATA_SEED: u64 = 67890;
 pub const DSM_SIGMA: f64 = 0.1;
 /// The dimension `n` of the `rosenbrock` workload.
 pub const ROSENBROCK_N: usize = 100;
+/// The rows of a training workload's data set.
+pub const TRAIN_ROWS: usize = 8192;
+/// The learning rate of a training workload's Adam step.
+pub const TRAIN_LR: f64 = 1e-3;
 
 /// One of the standard workloads (see the [module documentation](self) for
 /// the maths of each).
@@ -88,11 +104,19 @@ pub enum Workload {
     Rm,
     /// The scalar Rosenbrock function: gradient and one HVP, no batch.
     Rosenbrock,
+    /// One Adam step of exact score matching.
+    TrainEsm,
+    /// One Adam step of sliced score matching (one Gaussian projection per sample).
+    TrainSsm,
+    /// One Adam step of denoising score matching.
+    TrainDsm,
+    /// One Adam step of ratio matching on binary data.
+    TrainRm,
 }
 
 impl Workload {
     /// Every workload, in the order of `docs/performance.md`.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 12] = [
         Workload::Grad,
         Workload::Hvp,
         Workload::Esm,
@@ -101,6 +125,10 @@ impl Workload {
         Workload::Dsm,
         Workload::Rm,
         Workload::Rosenbrock,
+        Workload::TrainEsm,
+        Workload::TrainSsm,
+        Workload::TrainDsm,
+        Workload::TrainRm,
     ];
 
     /// The name used in `docs/performance.md`, in bench ids and on the command line.
@@ -118,7 +146,49 @@ impl Workload {
             Workload::Dsm => "dsm",
             Workload::Rm => "rm",
             Workload::Rosenbrock => "rosenbrock",
+            Workload::TrainEsm => "train-esm",
+            Workload::TrainSsm => "train-ssm",
+            Workload::TrainDsm => "train-dsm",
+            Workload::TrainRm => "train-rm",
         }
+    }
+
+    /// Whether one call is one optimisation step (the `train-*` workloads).
+    ///
+    /// ```
+    /// use scoretape::workloads::Workload;
+    /// assert!(Workload::TrainDsm.is_training());
+    /// assert!(!Workload::Dsm.is_training());
+    /// ```
+    pub fn is_training(self) -> bool {
+        matches!(
+            self,
+            Workload::TrainEsm | Workload::TrainSsm | Workload::TrainDsm | Workload::TrainRm
+        )
+    }
+
+    /// The objective of an objective or training workload, `None` for the
+    /// others.
+    ///
+    /// ```
+    /// use scoretape::workloads::Workload;
+    /// assert_eq!(Workload::TrainRm.objective().unwrap().name(), "rm");
+    /// assert!(Workload::Grad.objective().is_none());
+    /// ```
+    pub fn objective(self) -> Option<Objective> {
+        let sliced = |variant| Objective::Sliced {
+            kind: ProjectionKind::Gaussian,
+            count: 1,
+            variant,
+        };
+        Some(match self {
+            Workload::Esm | Workload::TrainEsm => Objective::exact(),
+            Workload::Ssm | Workload::TrainSsm => sliced(SlicedVariant::Standard),
+            Workload::SsmVr => sliced(SlicedVariant::VarianceReduced),
+            Workload::Dsm | Workload::TrainDsm => Objective::denoising(DSM_SIGMA),
+            Workload::Rm | Workload::TrainRm => Objective::Ratio,
+            Workload::Grad | Workload::Hvp | Workload::Rosenbrock => return None,
+        })
     }
 
     /// Whether the workload runs over a batch of the `mlp-ebm` model (every
@@ -170,8 +240,9 @@ impl Workload {
     /// `x` (`[B, d]`, `N(0, I)`, or Bernoulli(½) bits for `rm`) followed by the
     /// workload's random directions `v ~ N(0, I)` (`hvp`, `ssm`, `ssm-vr`) or
     /// noise `ε ~ N(0, I)` (`dsm`), also `[B, d]`. These stay fixed for every
-    /// call. `rosenbrock` ignores `dims`: its `x` is `(-1.2, 1, …)` of length
-    /// [`ROSENBROCK_N`] and its `v ~ N(0, I)` comes from [`DATA_SEED`].
+    /// call. A training workload draws [`TRAIN_ROWS`] rows instead and no
+    /// fixed randomness. `rosenbrock` ignores `dims`: its `x` is `(-1.2, 1, …)`
+    /// of length [`ROSENBROCK_N`] and its `v ~ N(0, I)` comes from [`DATA_SEED`].
     ///
     /// # Errors
     ///
@@ -201,8 +272,13 @@ impl Workload {
             MODEL_SEED,
         )?;
         let mut rng = seeded(DATA_SEED);
-        let shape = [dims.batch, dims.dim];
-        let x = if self == Workload::Rm {
+        let rows = if self.is_training() {
+            TRAIN_ROWS
+        } else {
+            dims.batch
+        };
+        let shape = [rows, dims.dim];
+        let x = if matches!(self, Workload::Rm | Workload::TrainRm) {
             bernoulli_tensor(&shape, 0.5, &mut rng)
         } else {
             normal_tensor(&shape, &mut rng)
@@ -213,7 +289,7 @@ impl Workload {
             }
             _ => None,
         };
-        Ok(Prepared::new(self, dims, Some(Arc::new(model)), x, random))
+        Ok(Prepared::new(self, dims, Some(model), x, random))
     }
 }
 
@@ -231,7 +307,7 @@ impl FromStr for Workload {
             .find(|w| w.name() == s)
             .ok_or_else(|| {
                 Error::InvalidData(format!(
-                    "unknown workload {s:?} (expected grad, hvp, esm, ssm, ssm-vr, dsm, rm or rosenbrock)"
+                    "unknown workload {s:?} (expected grad, hvp, esm, ssm, ssm-vr, dsm, rm, rosenbrock, train-esm, train-ssm, train-dsm or train-rm)"
                 ))
             })
     }
@@ -338,8 +414,9 @@ impl fmt::Display for Dims {
     }
 }
 
-/// A workload with its model, data and randomness allocated and recorded on
-/// its own tape, ready to be called again and again.
+/// A workload with its model, data and randomness allocated (and, for the
+/// engine workloads, recorded on its own tape), ready to be called again and
+/// again.
 ///
 /// ```
 /// use scoretape::workloads::{Size, Workload};
@@ -351,50 +428,71 @@ impl fmt::Display for Dims {
 pub struct Prepared {
     workload: Workload,
     dims: Dims,
-    model: Option<Arc<MlpEnergy<f64>>>,
+    model: Option<MlpEnergy<f64>>,
     x: Tensor<f64>,
     random: Option<Tensor<f64>>,
+    /// The objective workloads' fixed draws, built from `random`.
+    draws: Draws<f64>,
+    /// A training workload's optimiser and the number of steps taken.
+    adam: Adam<f64>,
+    step: u64,
+    /// The engine workloads' tape, holding the recorded inputs.
     tape: Tape<f64>,
     /// The tape's end once the inputs are recorded: every call rewinds to it.
     mark: Mark,
-    /// How many threads a call splits a batch over.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    threads: usize,
+    evaluator: Evaluator,
 }
 
 impl Prepared {
-    /// Records the inputs once, in a fixed order the calls rely on: the model
-    /// parameters, then `x` (an input, since it is differentiated), then the
-    /// random tensor (a constant).
+    /// Records the inputs of an engine workload once, in a fixed order the
+    /// calls rely on: the model parameters, then `x` (an input, since it is
+    /// differentiated), then the random tensor (a constant).
     fn new(
         workload: Workload,
         dims: Dims,
-        model: Option<Arc<MlpEnergy<f64>>>,
+        model: Option<MlpEnergy<f64>>,
         x: Tensor<f64>,
         random: Option<Tensor<f64>>,
     ) -> Prepared {
         let tape = Tape::new();
-        if let Some(model) = &model {
-            model.params().record(&tape);
-        }
-        tape.input(x.clone());
-        if let Some(random) = &random {
-            tape.constant(random.clone());
+        let engine = matches!(
+            workload,
+            Workload::Grad | Workload::Hvp | Workload::Rosenbrock
+        );
+        if engine {
+            if let Some(model) = &model {
+                model.params().record(&tape);
+            }
+            tape.input(x.clone());
+            if let Some(random) = &random {
+                tape.constant(random.clone());
+            }
         }
         let mark = tape.mark();
-        #[cfg(feature = "std")]
-        let threads = crate::parallel::threads();
-        #[cfg(not(feature = "std"))]
-        let threads = 1;
+        let draws = match (workload, &random) {
+            (Workload::Ssm | Workload::SsmVr, Some(v)) => Draws {
+                // One projection per sample: the objectives take `[M, B, d]`.
+                projections: Some(v.reshape(&[1, dims.batch, dims.dim])),
+                ..Draws::none()
+            },
+            (Workload::Dsm, Some(eps)) => Draws {
+                noise: Some(eps.clone()),
+                ..Draws::none()
+            },
+            _ => Draws::none(),
+        };
         Prepared {
             workload,
             dims,
             model,
             x,
             random,
+            draws,
+            adam: Adam::new(TRAIN_LR),
+            step: 0,
             tape,
             mark,
-            threads,
+            evaluator: Evaluator::new(),
         }
     }
 
@@ -410,7 +508,7 @@ impl Prepared {
     }
 
     /// Sets how many threads a call splits the batch over (at least 1; the
-    /// default is [`parallel::threads`](crate::parallel::threads)). Without
+    /// default is [`default_threads`](crate::exec::default_threads)). Without
     /// the `std` feature every call runs on the calling thread.
     ///
     /// ```
@@ -423,7 +521,7 @@ impl Prepared {
     /// assert!((a - b).abs() < 1e-12 * a.abs());
     /// ```
     pub fn set_threads(&mut self, threads: usize) {
-        self.threads = threads.max(1);
+        self.evaluator = Evaluator::with_threads(threads);
     }
 
     /// The workload.
@@ -446,7 +544,8 @@ impl Prepared {
         self.dims
     }
 
-    /// The model, `None` for `rosenbrock`.
+    /// The model, `None` for `rosenbrock`. A training workload's model holds
+    /// the parameters after the calls made so far.
     ///
     /// ```
     /// use scoretape::model::Model;
@@ -455,16 +554,17 @@ impl Prepared {
     /// assert_eq!(grad.model().unwrap().params().count(), 64 * 2 + 64 + 64 * 64 + 64 + 64 + 1);
     /// ```
     pub fn model(&self) -> Option<&MlpEnergy<f64>> {
-        self.model.as_deref()
+        self.model.as_ref()
     }
 
-    /// The point the workload is evaluated at: the batch `[B, d]`, or the
-    /// Rosenbrock point `[n]`.
+    /// The point the workload is evaluated at: the batch `[B, d]`, the
+    /// training data set `[TRAIN_ROWS, d]`, or the Rosenbrock point `[n]`.
     ///
     /// ```
-    /// use scoretape::workloads::{Size, Workload};
+    /// use scoretape::workloads::{Size, Workload, TRAIN_ROWS};
     /// let rm = Workload::Rm.prepare(Size::S);
     /// assert!(rm.x().data().iter().all(|&b| b == 0.0 || b == 1.0));
+    /// assert_eq!(Workload::TrainSsm.prepare(Size::S).x().shape(), &[TRAIN_ROWS, 2]);
     /// ```
     pub fn x(&self) -> &Tensor<f64> {
         &self.x
@@ -522,15 +622,15 @@ impl Prepared {
     /// - `grad`: `[E (shape [B]), ∇x E (shape [B, d])]`;
     /// - `hvp`: `[H v (shape [B, d])]`, row `b` being `H(x_b) v_b`;
     /// - objectives: `[J (shape []), ∂J/∂θ for each parameter in order]`;
+    /// - training: `[J (shape []) before the step, each parameter after it]`;
     /// - `rosenbrock`: `[∇f (shape [n]), ∇²f v (shape [n])]`.
     ///
-    /// With the `std` feature and more than one thread
-    /// ([`parallel::threads`](crate::parallel::threads)), a batched workload
+    /// With the `std` feature and more than one thread, a batched workload
     /// splits its batch into one block of rows per thread; each block is
     /// computed on its own thread and tape, and the blocks' results are joined
     /// (per-sample results) or averaged by their share of the rows (losses and
-    /// gradients, which are means over the batch). The numbers agree with one
-    /// thread's to rounding.
+    /// gradients, which are means over the batch; see [`crate::exec`]). The
+    /// numbers agree with one thread's to rounding.
     ///
     /// # Errors
     ///
@@ -544,11 +644,51 @@ impl Prepared {
     /// assert_eq!(out[0].shape(), &[] as &[usize]);
     /// ```
     pub fn outputs(&mut self) -> Result<Vec<Tensor<f64>>, Error> {
-        #[cfg(feature = "std")]
-        if self.model.is_some()
-            && (self.threads > 1 || self.samples_per_recording() < self.dims.batch)
-        {
-            return self.outputs_in_parallel();
+        let Some(objective) = self.workload.objective() else {
+            return self.engine_outputs();
+        };
+        let model = self
+            .model
+            .as_mut()
+            .expect("objective workloads have a model");
+        if self.workload.is_training() {
+            let batch = self.dims.batch;
+            let start = (self.step as usize * batch) % TRAIN_ROWS;
+            let rows: Vec<usize> = (start..start + batch).map(|r| r % TRAIN_ROWS).collect();
+            let minibatch = self.x.gather(0, &rows);
+            let mut rng = crate::train::step_rng(DATA_SEED, self.step);
+            let report = crate::train::train_step(
+                &self.evaluator,
+                &objective,
+                model,
+                &mut self.adam,
+                &minibatch,
+                &mut rng,
+                crate::train::StepSettings {
+                    lr: TRAIN_LR,
+                    clip: None,
+                    loss_bound: None,
+                    t: self.step,
+                },
+            )?;
+            self.step += 1;
+            let mut results = vec![Tensor::scalar(report.loss)];
+            results.extend(model.params().values().iter().cloned());
+            return Ok(results);
+        }
+        let (loss, grads) =
+            self.evaluator
+                .value_and_grad(&objective, &*model, &self.x, &self.draws)?;
+        let mut results = vec![Tensor::scalar(loss)];
+        results.extend(grads);
+        Ok(results)
+    }
+
+    /// `grad`, `hvp` and `rosenbrock`: on the prepared tape, or with the
+    /// batch split over threads.
+    fn engine_outputs(&mut self) -> Result<Vec<Tensor<f64>>, Error> {
+        if self.model.is_some() && self.evaluator.threads() > 1 {
+            return self.engine_outputs_in_parallel();
         }
         let tape = &self.tape;
         // The inputs are the first nodes of the tape, in the order `new`
@@ -562,106 +702,37 @@ impl Prepared {
                 };
                 rosenbrock_grad_hvp(x, v).map(|results| values(&results))
             }
-            Some(model) => block_outputs(self.workload, model, &self.x, tape, &inputs),
+            Some(model) => {
+                let (params, data) = inputs.split_at(model.params().len());
+                engine_block(self.workload, model, params, data[0], data.get(1).copied())
+            }
         };
         tape.rewind(self.mark);
         result
     }
 
-    /// The most samples of an objective workload recorded on a tape at once.
-    ///
-    /// Ratio matching evaluates the energy on `B(d + 1)` rows (each sample and
-    /// its `d` flips), so a whole block's tensors outgrow a core's cache at
-    /// size L; recording about 1024 energy rows at a time, and summing the
-    /// chunks' gradients, keeps them near it (measured at L on one thread:
-    /// 800 µs per sample in chunks of 16 samples, 895 µs in one block of 64).
-    /// The other workloads record their whole block.
-    #[cfg(feature = "std")]
-    fn samples_per_recording(&self) -> usize {
-        match self.workload {
-            Workload::Rm => (1024 / (self.dims.dim + 1)).max(1),
-            _ => self.dims.batch,
-        }
-    }
-
-    /// [`Prepared::outputs`] with the batch split over threads, and an
-    /// objective's block recorded in chunks (see
-    /// [`samples_per_recording`](Self::samples_per_recording)).
-    #[cfg(feature = "std")]
-    fn outputs_in_parallel(&self) -> Result<Vec<Tensor<f64>>, Error> {
-        let model = Arc::clone(self.model.as_ref().expect("batched workloads have a model"));
-        let random = self.random.clone();
-        let (batch, workload) = (self.dims.batch, self.workload);
-        let chunk = self.samples_per_recording();
-        let block = move |rows: core::ops::Range<usize>, x: Tensor<f64>| {
-            let tape = Tape::new();
-            let params = model.params().record(&tape);
-            let mark = tape.mark();
-            // An objective's block is recorded a chunk at a time, each chunk's
-            // loss and gradient (means over the chunk) weighted by its share
-            // of the block's rows; the others are recorded whole.
-            let chunks = if workload.is_objective() {
-                crate::parallel::row_blocks(rows.len(), rows.len().div_ceil(chunk))
-            } else {
-                alloc::vec![0..rows.len()]
-            };
-            let mut block_total: Vec<Tensor<f64>> = Vec::new();
-            for part in chunks {
-                let x_part = x.slice_axis(0, part.start, part.end);
-                let mut inputs = params.clone();
-                inputs.push(tape.input(x_part.clone()));
-                if let Some(r) = &random {
-                    let (start, end) = (rows.start + part.start, rows.start + part.end);
-                    inputs.push(tape.constant(r.slice_axis(0, start, end)));
-                }
-                let out = block_outputs(workload, &model, &x_part, &tape, &inputs);
-                tape.rewind(mark);
-                let out = out?;
-                if !workload.is_objective() {
-                    return Ok((rows.len() as f64 / batch as f64, out));
-                }
-                add_weighted(
-                    &mut block_total,
-                    &out,
-                    part.len() as f64 / rows.len() as f64,
-                );
-            }
-            let share = rows.len() as f64 / batch as f64;
-            Ok((share, block_total))
-        };
-        let blocks = crate::parallel::map_row_blocks(&self.x, self.threads, Arc::new(block));
+    /// [`Prepared::engine_outputs`] with the batch split over threads, each
+    /// block's per-sample results stacked back in order.
+    fn engine_outputs_in_parallel(&self) -> Result<Vec<Tensor<f64>>, Error> {
+        let model = self.model.as_ref().expect("batched workloads have a model");
+        let (x, random, workload) = (&self.x, &self.random, self.workload);
+        let blocks =
+            crate::exec::map_row_blocks(self.dims.batch, self.evaluator.threads(), &|rows| {
+                let tape = Tape::new();
+                let params = model.params().record(&tape);
+                let x = tape.input(x.slice_axis(0, rows.start, rows.end));
+                let v = random
+                    .as_ref()
+                    .map(|r| tape.constant(r.slice_axis(0, rows.start, rows.end)));
+                engine_block(workload, model, &params, x, v)
+            });
         let blocks = blocks.into_iter().collect::<Result<Vec<_>, Error>>()?;
-        Ok(if self.workload.is_objective() {
-            // Means over the batch: weight each block's by its share of rows.
-            let mut total = Vec::new();
-            for (share, outputs) in &blocks {
-                add_weighted(&mut total, outputs, *share);
-            }
-            total
-        } else {
-            // Per-sample results: stack the blocks' rows back in order.
-            (0..blocks[0].1.len())
-                .map(|k| {
-                    let parts: Vec<&Tensor<f64>> = blocks.iter().map(|(_, out)| &out[k]).collect();
-                    Tensor::concat(&parts, 0)
-                })
-                .collect()
-        })
-    }
-}
-
-/// `total += weight · parts`, tensor by tensor (starting from zeros when
-/// `total` is empty): the mean over a batch from the means over its parts,
-/// each weighted by its share of the rows.
-#[cfg(feature = "std")]
-fn add_weighted(total: &mut Vec<Tensor<f64>>, parts: &[Tensor<f64>], weight: f64) {
-    if total.is_empty() {
-        total.extend(parts.iter().map(|t| Tensor::zeros(t.shape())));
-    }
-    for (sum, part) in total.iter_mut().zip(parts) {
-        for (s, &v) in sum.data_mut().iter_mut().zip(part.data()) {
-            *s += weight * v;
-        }
+        Ok((0..blocks[0].len())
+            .map(|k| {
+                let parts: Vec<&Tensor<f64>> = blocks.iter().map(|out| &out[k]).collect();
+                Tensor::concat(&parts, 0)
+            })
+            .collect())
     }
 }
 
@@ -670,72 +741,24 @@ fn values(results: &[Var<'_, f64>]) -> Vec<Tensor<f64>> {
     results.iter().map(|r| (*r.value()).clone()).collect()
 }
 
-/// One call of a batched workload on the block `x` of the batch, recorded on
-/// `tape` after `inputs` (the model's parameters, `x` as an input, then the
-/// random tensor as a constant, if any).
-fn block_outputs<'t>(
+/// `grad` or `hvp` on a block `x` of the batch, with the model's parameters
+/// recorded as `params` and the directions `v` for `hvp`.
+fn engine_block<'t>(
     workload: Workload,
     model: &MlpEnergy<f64>,
-    x_value: &Tensor<f64>,
-    tape: &'t Tape<f64>,
-    inputs: &[Var<'t, f64>],
+    params: &[Var<'t, f64>],
+    x: Var<'t, f64>,
+    v: Option<Var<'t, f64>>,
 ) -> Result<Vec<Tensor<f64>>, Error> {
-    let (params, data) = inputs.split_at(model.params().len());
-    let x = data[0];
-    let random = data.get(1).copied();
-    let energy = |x: Var<'t, f64>| model.energy(params, x);
-    let (batch, dim) = (x_value.shape()[0], x_value.shape()[1]);
-    let loss = match (workload, random) {
+    let e = model.energy(params, x);
+    match (workload, v) {
         (Workload::Grad, _) => {
-            let e = energy(x);
             let g = grad(e.sum(), &[x])?[0];
-            return Ok(values(&[e, g]));
+            Ok(values(&[e, g]))
         }
-        (Workload::Hvp, Some(v)) => return Ok(values(&[hvp(energy(x).sum(), x, v)?])),
-        (Workload::Esm, _) => {
-            // Only the first derivative in θ is wanted: the path that keeps
-            // one Hessian-vector product's graph in memory instead of d.
-            let (loss, grads) = objective::exact_score_matching_value_and_grad(
-                tape, &energy, x_value, None, params,
-            )?;
-            let mut results = vec![Tensor::scalar(loss)];
-            results.extend(grads);
-            return Ok(results);
-        }
-        (Workload::Ssm | Workload::SsmVr, Some(v)) => {
-            let variant = if workload == Workload::Ssm {
-                SlicedVariant::Standard
-            } else {
-                SlicedVariant::VarianceReduced
-            };
-            // One projection per sample: the objective takes `[M, B, d]`.
-            let projections = v.value().reshape(&[1, batch, dim]);
-            objective::sliced_score_matching(
-                tape,
-                &energy,
-                x_value,
-                Projections::Given(&projections),
-                variant,
-                None,
-            )?
-        }
-        (Workload::Dsm, Some(eps)) => objective::denoising_score_matching(
-            tape,
-            &energy,
-            x_value,
-            DSM_SIGMA,
-            Noise::Given(&eps.value()),
-            None,
-        )?,
-        (Workload::Rm, _) => objective::ratio_matching(tape, &energy, x_value, None)?,
-        (workload, random) => unreachable!(
-            "{workload} prepared with random tensor present = {}",
-            random.is_some()
-        ),
-    };
-    let mut results = vec![loss];
-    results.extend(grad(loss, params)?);
-    Ok(values(&results))
+        (Workload::Hvp, Some(v)) => Ok(values(&[hvp(e.sum(), x, v)?])),
+        (workload, _) => unreachable!("{workload} is not an engine workload"),
+    }
 }
 
 /// `∇f(x)` and `∇²f(x) v` for the Rosenbrock function, sharing one recorded

@@ -48,6 +48,7 @@ fn config(budget: Budget) -> FitConfig<f64> {
         },
         clip_norm: Some(0.5),
         seed: 42,
+        threads: None,
     }
 }
 
@@ -203,7 +204,8 @@ fn non_finite_loss_or_gradient_stops_with_the_last_good_parameters() {
             go,
         );
         match result {
-            Err(Error::Numerical(msg)) => {
+            Err(e @ Error::Diverged { update: 8, .. }) => {
+                let msg = e.to_string();
                 assert!(msg.contains("update 8"), "{msg}");
                 let what = if gradient_only { "gradient" } else { "loss" };
                 assert!(msg.contains(what), "{msg}");

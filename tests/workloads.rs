@@ -82,8 +82,21 @@ fn every_workload_is_finite_reproducible_and_bounded_in_memory() {
         let first = p.run().unwrap();
         assert!(first.is_finite(), "{w}: {first}");
         assert_eq!(p.recorded_nodes(), nodes, "{w} left nodes on its tape");
-        assert_eq!(p.run().unwrap(), first, "{w} is not reproducible");
-        let outputs = p.outputs().unwrap();
+        if w.is_training() {
+            // Each call is the next step; a fresh workload repeats the first.
+            assert_eq!(
+                w.prepare(Size::S).run().unwrap(),
+                first,
+                "{w} is not reproducible"
+            );
+        } else {
+            assert_eq!(p.run().unwrap(), first, "{w} is not reproducible");
+        }
+        let outputs = if w.is_training() {
+            w.prepare(Size::S).outputs().unwrap()
+        } else {
+            p.outputs().unwrap()
+        };
         assert!(outputs.iter().all(Tensor::all_finite), "{w}");
         let total: f64 = outputs.iter().map(|t| t.sum()).sum();
         assert!((total - first).abs() <= 1e-12 * total.abs().max(1.0), "{w}");
@@ -346,10 +359,23 @@ fn every_workload_gives_the_same_results_on_one_or_three_threads() {
         three.set_threads(3);
         let (a, b) = (one.outputs().unwrap(), three.outputs().unwrap());
         assert_eq!(a.len(), b.len(), "{workload}");
-        for (x, y) in a.iter().zip(&b) {
+        for (k, (x, y)) in a.iter().zip(&b).enumerate() {
             assert_eq!(x.shape(), y.shape(), "{workload}");
             let scale = x.data().iter().fold(1.0f64, |m, v| m.max(v.abs()));
-            assert!(x.max_abs_diff(y) < 1e-12 * scale, "{workload}");
+            // A training step's outputs after the loss are the parameters after
+            // one Adam step, θ - lr·m̂/(√v̂ + ε): a rounding difference δ in a
+            // gradient entry near zero (rm's output bias has gradient 0 in
+            // exact arithmetic) moves θ by up to lr·δ/ε = 10⁵δ.
+            let amplified = if workload.is_training() && k > 0 {
+                1e-9
+            } else {
+                0.0
+            };
+            assert!(
+                x.max_abs_diff(y) < 1e-12 * scale + amplified,
+                "{workload} output {k}: {}",
+                x.max_abs_diff(y)
+            );
         }
     }
 }

@@ -30,8 +30,9 @@ use std::time::{Duration, Instant};
 /// ```
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// A workload to run: grad, hvp, esm, ssm, ssm-vr, dsm, rm or rosenbrock
-    /// (repeat for several; default: all of them).
+    /// A workload to run: grad, hvp, esm, ssm, ssm-vr, dsm, rm, rosenbrock,
+    /// or a training step train-esm, train-ssm, train-dsm, train-rm (repeat
+    /// for several; default: all of them).
     #[arg(long, value_name = "NAME")]
     pub workload: Vec<Workload>,
     /// A size to run: S, M or L (repeat for several; default: all three).
@@ -322,7 +323,8 @@ mod tests {
     #[test]
     fn defaults_are_every_batched_cell_and_rosenbrock_once() {
         let cells = cells(&args(&[], &[])).unwrap();
-        assert_eq!(cells.len(), 7 * 3 + 1);
+        // 7 batched workloads and 4 training steps at S, M, L; rosenbrock once.
+        assert_eq!(cells.len(), (7 + 4) * 3 + 1);
         let rosenbrock: Vec<_> = cells
             .iter()
             .filter(|c| c.0 == Workload::Rosenbrock)

@@ -59,6 +59,13 @@ pub(crate) fn save(path: &Path, checkpoint: &Checkpoint) -> Result<(), CliError>
             "best_validation": state.best_validation,
             "epochs_since_best": state.epochs_since_best,
             "epoch_loss_sum": state.epoch_loss_sum,
+            "early_losses": state.early_losses,
+            "best_params": state.best_params.as_ref().map(|values| {
+                values
+                    .iter()
+                    .map(|t| json!({"shape": t.shape(), "data": t.data()}))
+                    .collect::<Vec<Value>>()
+            }),
         },
         "model": model,
     });
@@ -128,6 +135,26 @@ fn parse(value: &Value) -> Result<Checkpoint, String> {
         epoch_loss_sum: s["epoch_loss_sum"]
             .as_f64()
             .ok_or("state.epoch_loss_sum must be a number")?,
+        // Absent from checkpoints written before these fields existed: the
+        // early scale is then rebuilt from the next updates.
+        early_losses: match &s["early_losses"] {
+            Value::Null => Vec::new(),
+            v => v
+                .as_array()
+                .and_then(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
+                .ok_or("state.early_losses must be an array of numbers")?,
+        },
+        best_params: match &s["best_params"] {
+            Value::Null => None,
+            v => Some(
+                v.as_array()
+                    .ok_or("state.best_params must be an array or null")?
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| buffer(b).map_err(|e| format!("state.best_params[{i}]: {e}")))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        },
     };
     Ok(Checkpoint {
         settings,

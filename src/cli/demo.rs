@@ -4,16 +4,16 @@
 
 use super::common::at_least_one;
 use super::error::CliError;
-use super::objective::{record_loss, Draws, ObjectiveName, ObjectiveSettings, ProjectionArg};
 use super::plot::{model_figure, save, Format};
 use super::progress::Progress;
 use crate::data::ToyData;
 use crate::io::{save_model, AnyModel};
 use crate::model::{Activation, MlpEnergy};
+use crate::objective::{Objective, ProjectionKind, SlicedVariant};
 use crate::optim::Adam;
 use crate::random::{normal_tensor, seeded};
 use crate::sample::{langevin, score_fn};
-use crate::train::{fit, Budget, FitConfig};
+use crate::train::{fit_model, Budget, FitConfig};
 use clap::Args;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -49,12 +49,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         Activation::Softplus,
         args.seed,
     )?);
-    let structure = model.clone();
-    let settings = ObjectiveSettings {
-        name: ObjectiveName::Ssm,
-        projections: 1,
-        projection_kind: ProjectionArg::Gaussian,
-        sigmas: vec![0.1],
+    let ssm = Objective::Sliced {
+        kind: ProjectionKind::Gaussian,
+        count: 1,
+        variant: SlicedVariant::Standard,
     };
     let config = FitConfig {
         batch_size: 128,
@@ -63,21 +61,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         ..FitConfig::default()
     };
     let mut progress = Progress::new(Some(args.steps as u64), args.quiet);
-    let outcome = fit(
-        model.params_mut(),
+    let outcome = fit_model(
+        &mut model,
+        &ssm,
         &mut Adam::new(3e-3),
         &data,
         &config,
-        |tape, params, batch, rng| {
-            record_loss(
-                &settings,
-                &structure,
-                tape,
-                params,
-                batch,
-                Draws::Random(rng),
-            )
-        },
         |event| {
             progress.update(&event);
             ControlFlow::Continue(())

@@ -7,9 +7,8 @@
 
 use super::common::{at_least_one, load_model, positive, print_json, tensor_json, Dataset};
 use super::error::CliError;
-use super::objective::{
-    check_model, record_loss, Draws, ObjectiveName, ObjectiveSettings, ProjectionArg,
-};
+use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
+use crate::exec::Evaluator;
 use crate::io::{layout_json, AnyModel};
 use crate::random::seeded;
 use crate::tape::{batched_hessian_trace, grad, hvp, Tape};
@@ -120,37 +119,35 @@ fn evaluate_loss(
         projection_kind: args.projection_kind,
         sigmas: vec![args.sigma],
     };
-    check_model(&settings, model)?;
+    let objective_fn = settings.objective_for(model)?;
     if objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
-    let projections = match &args.projections {
-        Some(path) => Some(read_projections(path, data)?),
-        None => None,
+    // Draws not given as files come from --seed, for the whole data set at
+    // once; given ones replace them.
+    let mut draws = objective_fn.draw(model, data.len(), &mut seeded(args.seed))?;
+    if let Some(path) = &args.projections {
+        draws.projections = Some(read_projections(path, data)?);
+    }
+    if let Some(path) = &args.noise {
+        draws.noise = Some(read_per_sample(path, data, "noise")?);
+        // Given noise comes with one level: the first.
+        if draws.levels.is_some() {
+            draws.levels = Some(vec![0; data.len()]);
+        }
+    }
+    let evaluator = Evaluator::new();
+    let (value, gradients) = if args.grad {
+        evaluator.value_and_grad(&objective_fn, model, &data.x, &draws)?
+    } else {
+        let value = evaluator.value(&objective_fn, model, &data.x, &draws)?;
+        (value, Vec::new())
     };
-    let noise = match &args.noise {
-        Some(path) => Some(read_per_sample(path, data, "noise")?),
-        None => None,
-    };
-    let mut rng = seeded(args.seed);
-    let tape = Tape::new();
-    let params = model.params().record(&tape);
-    let draws = Draws::Given {
-        projections: projections.as_ref(),
-        noise: noise.as_ref(),
-        rng: &mut rng,
-    };
-    let loss = record_loss(&settings, model, &tape, &params, &data.x, draws)?;
-    let value = loss.item();
     if !value.is_finite() {
         return Err(CliError::data(format!("the loss is {value}")));
     }
     let mut out = json!({"objective": objective.name(), "loss": value});
     if args.grad {
-        let gradients: Vec<Tensor<f64>> = grad(loss, &params)?
-            .iter()
-            .map(|g| (*g.value()).clone())
-            .collect();
         if gradients.iter().any(|g| !g.all_finite()) {
             return Err(CliError::data("the gradient has NaN or infinite values"));
         }

@@ -10,18 +10,13 @@ use super::checkpoint::{self, Checkpoint};
 use super::common::{at_least_one, positive, widths, Dataset};
 use super::error::CliError;
 use super::log::{format_log, read_log, LogRow};
-use super::objective::{
-    check_model, record_loss, Draws, ObjectiveName, ObjectiveSettings, ProjectionArg,
-};
+use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
 use super::progress::Progress;
 use crate::error::Error;
 use crate::io::{save_model, write_atomic, AnyModel};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
 use crate::optim::Adam;
-use crate::random::Rng64;
-use crate::tape::{Tape, Var};
-use crate::tensor::Tensor;
-use crate::train::{resume, Budget, Event, FitConfig, FitState, StopReason};
+use crate::train::{resume_model, Budget, Event, FitConfig, FitState, StopReason};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::ops::ControlFlow;
@@ -195,12 +190,17 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     } else {
         (new_model(args, data.dim())?, FitState::fresh(), Vec::new())
     };
-    let objective = args.objective()?;
-    check_model(&objective, &model)?;
+    let objective = args.objective()?.objective_for(&model)?;
     data.check_dim(&model, checkpoint_path.as_deref().unwrap_or(&args.out))?;
+    if objective.is_continuous() && data.x.data().iter().all(|&v| v == 0.0 || v == 1.0) {
+        eprintln!(
+            "warning: {}: every value is 0 or 1; score matching ({}) treats x as continuous, \
+             and binary data are fitted by ratio matching (--objective rm)",
+            data.path.display(),
+            objective.name()
+        );
+    }
 
-    let structure = model.clone();
-    let mut loss = loss_function(&objective, &structure);
     let mut optimizer = Adam::new(args.lr);
     let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet);
     loop {
@@ -232,13 +232,13 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
                 ControlFlow::Continue(())
             }
         };
-        let outcome = resume(
-            model.params_mut(),
+        let outcome = resume_model(
+            &mut model,
+            &objective,
             &mut optimizer,
             &data.x,
             &config,
             state,
-            &mut loss,
             callback,
         );
         let outcome = match outcome {
@@ -326,24 +326,6 @@ fn new_model(args: &FitArgs, dim: usize) -> Result<AnyModel, CliError> {
         ModelArg::Quadratic => AnyModel::Quadratic(QuadraticEnergy::new(dim)?),
         ModelArg::Boltzmann => AnyModel::Boltzmann(Boltzmann::new(dim)?),
     })
-}
-
-/// The objective as the fitting loop takes it. (A function rather than a
-/// closure written in place, so the loss's lifetime is tied to the tape's.)
-#[allow(clippy::type_complexity)] // the fitting loop's loss signature, spelt out
-fn loss_function<'a>(
-    objective: &'a ObjectiveSettings,
-    model: &'a AnyModel,
-) -> impl for<'t> FnMut(
-    &'t Tape<f64>,
-    &[Var<'t, f64>],
-    &Tensor<f64>,
-    &mut Rng64,
-) -> Result<Var<'t, f64>, Error>
-       + 'a {
-    move |tape, params, batch, rng| {
-        record_loss(objective, model, tape, params, batch, Draws::Random(rng))
-    }
 }
 
 /// The number of updates the fit will make, for the progress bar.

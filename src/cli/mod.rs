@@ -66,6 +66,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Threads a batch is split over (default: SCORETAPE_THREADS, else the
+    /// number of cores). 1 gives the single-threaded numbers; more change
+    /// them only by rounding.
+    #[arg(long, global = true, value_name = "N", value_parser = common::at_least_one)]
+    pub threads: Option<usize>,
 }
 
 /// The subcommands.
@@ -151,6 +156,9 @@ where
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in scoretape (please report): {info}");
     }));
+    if cli.threads.is_some() {
+        crate::exec::set_default_threads(cli.threads);
+    }
     let result = std::panic::catch_unwind(|| dispatch(&cli.command));
     std::panic::set_hook(previous_hook);
     match result {

@@ -1,19 +1,11 @@
-//! The objectives as the command line names them, and the one function that
-//! records any of them for any model, so `fit` and `eval` compute the same
-//! numbers.
+//! The objectives as the command line names them, mapped onto the library's
+//! [`Objective`]: `fit`, `eval` and `demo` then run the library's evaluator,
+//! so they compute the numbers a library user (and the benchmark) computes.
 
 use super::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
-use crate::objective::{
-    denoising_score_matching, denoising_score_matching_multilevel,
-    denoising_score_matching_score_model, exact_score_matching, exact_score_matching_score_model,
-    ratio_matching, sliced_score_matching, sliced_score_matching_score_model, Noise, NoiseLevels,
-    ProjectionKind, Projections, SlicedVariant,
-};
-use crate::random::Rng64;
-use crate::tape::{Tape, Var};
-use crate::tensor::Tensor;
+use crate::objective::{Fittable, Objective, ProjectionKind, SlicedVariant};
 use clap::ValueEnum;
 
 /// A score-matching objective, by its command-line name.
@@ -77,7 +69,8 @@ impl From<ProjectionArg> for ProjectionKind {
     }
 }
 
-/// Everything that defines an objective's loss apart from its randomness.
+/// Everything that defines an objective's loss apart from its randomness, as
+/// the command line gives it.
 #[derive(Clone, Debug)]
 pub(crate) struct ObjectiveSettings {
     pub name: ObjectiveName,
@@ -89,147 +82,41 @@ pub(crate) struct ObjectiveSettings {
     pub sigmas: Vec<f64>,
 }
 
-/// Where an objective's random draws come from.
-pub(crate) enum Draws<'a> {
-    /// From a generator.
-    Random(&'a mut Rng64),
-    /// Given explicitly: projections `[M, B, d]` and noise `[B, d]`; a draw the
-    /// objective needs but that is not given comes from the generator.
-    Given {
-        projections: Option<&'a Tensor<f64>>,
-        noise: Option<&'a Tensor<f64>>,
-        rng: &'a mut Rng64,
-    },
-}
-
-/// Checks that the model and the objective go together, before any work.
-pub(crate) fn check_model(settings: &ObjectiveSettings, model: &AnyModel) -> Result<(), CliError> {
-    if settings.name == ObjectiveName::Rm && model.as_energy().is_none() {
-        return Err(CliError::data(format!(
-            "objective rm compares energies, but the model is {}",
-            model.kind()
-        )));
-    }
-    let conditioned = matches!(model, AnyModel::MlpScore(m) if m.is_sigma_conditioned());
-    if conditioned && settings.name != ObjectiveName::Dsm {
-        return Err(CliError::data(format!(
-            "a σ-conditioned score model is fitted by dsm, not {}",
-            settings.name.name()
-        )));
-    }
-    if settings.sigmas.len() > 1 && !conditioned {
-        return Err(CliError::usage(
-            "several noise levels (--sigmas) need a σ-conditioned mlp-score model",
-        ));
-    }
-    Ok(())
-}
-
-/// Records the objective's loss on `tape` for the model with recorded
-/// parameters `params` on the batch `x`.
-pub(crate) fn record_loss<'t>(
-    settings: &ObjectiveSettings,
-    model: &AnyModel,
-    tape: &'t Tape<f64>,
-    params: &[Var<'t, f64>],
-    x: &Tensor<f64>,
-    draws: Draws<'_>,
-) -> Result<Var<'t, f64>, Error> {
-    let (projections, noise, rng) = match draws {
-        Draws::Random(rng) => (None, None, rng),
-        Draws::Given {
-            projections,
-            noise,
-            rng,
-        } => (projections, noise, rng),
-    };
-    let given_projections = projections;
-    let projections = |rng| sliced_draws(settings, given_projections, rng);
-    let variant = if settings.name == ObjectiveName::SsmVr {
-        SlicedVariant::VarianceReduced
-    } else {
-        SlicedVariant::Standard
-    };
-    let sigma = settings.sigmas[0];
-    if let Some(score_model) = model.as_score() {
-        let score = |x: Var<'t, f64>| score_model.score(params, x, None);
-        return match settings.name {
-            ObjectiveName::Esm => exact_score_matching_score_model(tape, &score, x, None),
-            ObjectiveName::Ssm | ObjectiveName::SsmVr => {
-                sliced_score_matching_score_model(tape, &score, x, projections(rng), variant, None)
-            }
-            ObjectiveName::Dsm if matches!(model, AnyModel::MlpScore(m) if m.is_sigma_conditioned()) =>
-            {
-                let conditioned =
-                    |x: Var<'t, f64>, s: Var<'t, f64>| score_model.score(params, x, Some(s));
-                let levels = match noise {
-                    // Given noise comes with one level: the first.
-                    Some(eps) => {
-                        let first = vec![0; x.shape()[0]];
-                        return denoising_score_matching_multilevel(
-                            tape,
-                            &conditioned,
-                            x,
-                            &settings.sigmas,
-                            NoiseLevels::Given {
-                                levels: &first,
-                                noise: eps,
-                            },
-                            None,
-                        );
-                    }
-                    None => NoiseLevels::Random(rng),
-                };
-                denoising_score_matching_multilevel(
-                    tape,
-                    &conditioned,
-                    x,
-                    &settings.sigmas,
-                    levels,
-                    None,
-                )
-            }
-            ObjectiveName::Dsm => {
-                let noise = noise.map_or(Noise::Random(rng), Noise::Given);
-                denoising_score_matching_score_model(tape, &score, x, sigma, noise, None)
-            }
-            ObjectiveName::Rm => Err(Error::InvalidData(
-                "ratio matching needs an energy model".into(),
-            )),
+impl ObjectiveSettings {
+    /// The library's objective.
+    pub(crate) fn objective(&self) -> Objective {
+        let sliced = |variant| Objective::Sliced {
+            kind: self.projection_kind.into(),
+            count: self.projections,
+            variant,
         };
-    }
-    let energy_model = model.as_energy().ok_or_else(|| {
-        Error::InvalidData(format!(
-            "a {} model is neither an energy nor a score",
-            model.kind()
-        ))
-    })?;
-    let energy = |x: Var<'t, f64>| energy_model.energy(params, x);
-    match settings.name {
-        ObjectiveName::Esm => exact_score_matching(tape, &energy, x, None),
-        ObjectiveName::Ssm | ObjectiveName::SsmVr => {
-            sliced_score_matching(tape, &energy, x, projections(rng), variant, None)
+        match self.name {
+            ObjectiveName::Esm => Objective::exact(),
+            ObjectiveName::Ssm => sliced(SlicedVariant::Standard),
+            ObjectiveName::SsmVr => sliced(SlicedVariant::VarianceReduced),
+            ObjectiveName::Dsm => Objective::Denoising {
+                sigmas: self.sigmas.clone(),
+            },
+            ObjectiveName::Rm => Objective::Ratio,
         }
-        ObjectiveName::Dsm => {
-            let noise = noise.map_or(Noise::Random(rng), Noise::Given);
-            denoising_score_matching(tape, &energy, x, sigma, noise, None)
-        }
-        ObjectiveName::Rm => ratio_matching(tape, &energy, x, None),
     }
-}
 
-/// The projections of a sliced objective: given, or drawn from `rng`.
-fn sliced_draws<'a>(
-    settings: &ObjectiveSettings,
-    given: Option<&'a Tensor<f64>>,
-    rng: &'a mut Rng64,
-) -> Projections<'a, f64> {
-    match given {
-        Some(v) => Projections::Given(v),
-        None => Projections::Random {
-            kind: settings.projection_kind.into(),
-            count: settings.projections,
-            rng,
-        },
+    /// The library's objective, checked against the model before any work:
+    /// a model the objective does not apply to is a data error (exit 1), and
+    /// several noise levels for a model not conditioned on σ a usage error
+    /// (exit 2).
+    pub(crate) fn objective_for(&self, model: &AnyModel) -> Result<Objective, CliError> {
+        let objective = self.objective();
+        let conditioned = matches!(model, AnyModel::MlpScore(m) if m.is_sigma_conditioned());
+        if self.sigmas.len() > 1 && !conditioned {
+            return Err(CliError::usage(
+                "several noise levels (--sigmas) need a σ-conditioned mlp-score model",
+            ));
+        }
+        objective.check(model.form()).map_err(|e| match e {
+            Error::InvalidData(message) => CliError::data(message),
+            other => other.into(),
+        })?;
+        Ok(objective)
     }
 }

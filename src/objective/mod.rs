@@ -71,6 +71,7 @@ mod denoising;
 mod exact;
 mod fisher;
 mod ratio;
+mod select;
 mod sliced;
 
 pub use denoising::{
@@ -84,6 +85,7 @@ pub use exact::{
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
 pub(crate) use ratio::check_binary;
 pub use ratio::{flip_each_bit, ratio_matching};
+pub use select::{Draws, Fittable, ModelForm, Objective};
 pub use sliced::{
     draw_projections, sliced_score_matching, sliced_score_matching_score_model, ProjectionKind,
     Projections, SlicedVariant,

@@ -145,6 +145,10 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         Ok(())
     }
 
+    fn state_is_finite(&self) -> bool {
+        self.moments.iter().all(Tensor::all_finite)
+    }
+
     fn state(&self) -> OptimizerState<T> {
         OptimizerState {
             steps: self.steps,

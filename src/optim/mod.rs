@@ -77,6 +77,25 @@ pub trait Optimizer<T: Real> {
     /// optimiser (wrong number of buffers). Shapes are checked against the
     /// parameters at the next [`Optimizer::step`].
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), Error>;
+
+    /// Whether every number of the internal state (momentum buffers, Adam's
+    /// moments) is finite. The fitting loop checks this after every update:
+    /// a moment that overflowed would poison every later update. The default
+    /// exports the state to check it; the crate's optimisers check in place.
+    ///
+    /// ```
+    /// use scoretape::model::Params;
+    /// use scoretape::optim::{Adam, Optimizer};
+    /// use scoretape::Tensor;
+    /// let mut params = Params::new();
+    /// params.push("w", Tensor::scalar(1.0));
+    /// let mut adam = Adam::new(0.1);
+    /// adam.step(&mut params, &[Tensor::scalar(1e200)], 0.1).unwrap();
+    /// assert!(!adam.state_is_finite()); // the second moment g² overflowed
+    /// ```
+    fn state_is_finite(&self) -> bool {
+        self.state().buffers.iter().all(Tensor::all_finite)
+    }
 }
 
 /// An optimiser's internal state: how many steps it has taken, and its buffers

@@ -101,6 +101,10 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         Ok(())
     }
 
+    fn state_is_finite(&self) -> bool {
+        self.velocity.iter().all(Tensor::all_finite)
+    }
+
     fn state(&self) -> OptimizerState<T> {
         OptimizerState {
             steps: self.steps,

@@ -3,7 +3,9 @@
 use crate::error::Error;
 use crate::optim::{OptimizerState, Schedule};
 use crate::real::Real;
+use crate::tensor::Tensor;
 use alloc::format;
+use alloc::vec::Vec;
 
 /// How long to train.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,10 @@ pub struct FitConfig<T> {
     /// The seed of the validation split, of each epoch's minibatch order and of
     /// each step's loss randomness.
     pub seed: u64,
+    /// The threads [`fit_model`](super::fit_model) splits each minibatch over
+    /// (`None`: [`default_threads`](crate::exec::default_threads)). The closure
+    /// form [`fit`](super::fit) runs the user's loss on the calling thread.
+    pub threads: Option<usize>,
 }
 
 impl<T: Real> Default for FitConfig<T> {
@@ -64,6 +70,7 @@ impl<T: Real> Default for FitConfig<T> {
             schedule: Schedule::Constant,
             clip_norm: None,
             seed: 0,
+            threads: None,
         }
     }
 }
@@ -138,6 +145,13 @@ pub struct FitState<T> {
     /// The sum of training losses over the updates of the current, unfinished
     /// epoch (for the epoch's mean training loss).
     pub epoch_loss_sum: f64,
+    /// `|loss|` of the first (up to [`EARLY_UPDATES`](super::EARLY_UPDATES))
+    /// updates: the early scale the divergence bound of
+    /// [`fit`](super::fit) is measured against.
+    pub early_losses: Vec<f64>,
+    /// With early stopping, the parameter values that had the best validation
+    /// loss so far, restored when the fit stops early.
+    pub best_params: Option<Vec<Tensor<T>>>,
 }
 
 impl<T> FitState<T> {
@@ -155,6 +169,8 @@ impl<T> FitState<T> {
             best_validation: None,
             epochs_since_best: 0,
             epoch_loss_sum: 0.0,
+            early_losses: Vec::new(),
+            best_params: None,
         }
     }
 }

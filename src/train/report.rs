@@ -69,4 +69,8 @@ pub struct FitOutcome<T> {
     pub state: FitState<T>,
     /// The last minibatch loss, if any update ran in this call.
     pub last_loss: Option<T>,
+    /// Whether early stopping set the parameters back to those with the best
+    /// validation loss ([`FitState::best_validation`]); otherwise they are the
+    /// parameters after the last update.
+    pub restored_best: bool,
 }
