@@ -773,3 +773,49 @@ fn rosenbrock_grad_hvp<'t>(x: Var<'t, f64>, v: Var<'t, f64>) -> Result<Vec<Var<'
     let hv = jvp(&[g], &[x], &[v])?[0];
     Ok(vec![g, hv])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{train_step, StepSettings};
+
+    /// A training workload's call is `train_step` (the step `fit_model`,
+    /// and so `scoretape fit`, runs per update) on rows `[kB, (k+1)B)` with
+    /// the generator of update `k`: calling it by hand on the same inputs
+    /// gives bit-identical parameters.
+    #[test]
+    fn a_training_call_is_the_fit_step() {
+        for workload in [
+            Workload::TrainEsm,
+            Workload::TrainSsm,
+            Workload::TrainDsm,
+            Workload::TrainRm,
+        ] {
+            let mut bench = workload.prepare(Size::S);
+            bench.set_threads(2);
+            let mut model = bench.model().unwrap().clone();
+            let data = bench.x().clone();
+            let objective = workload.objective().unwrap();
+            let mut adam = Adam::new(TRAIN_LR);
+            let evaluator = Evaluator::with_threads(2);
+            for k in 0..3u64 {
+                let out = bench.outputs().unwrap();
+                let start = k as usize * 128;
+                let batch = data.slice_axis(0, start, start + 128);
+                let settings = StepSettings {
+                    lr: TRAIN_LR,
+                    clip: None,
+                    loss_bound: None,
+                    t: k,
+                };
+                let mut rng = crate::train::step_rng(DATA_SEED, k);
+                let update = train_step(
+                    &evaluator, &objective, &mut model, &mut adam, &batch, &mut rng, settings,
+                )
+                .unwrap();
+                assert_eq!(out[0].item(), update.loss, "{workload} call {k}");
+                assert_eq!(&out[1..], model.params().values(), "{workload} call {k}");
+            }
+        }
+    }
+}

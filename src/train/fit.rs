@@ -760,3 +760,76 @@ impl Clock {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Activation, MlpEnergy};
+    use crate::objective::{ProjectionKind, SlicedVariant};
+    use crate::optim::Adam;
+    use crate::random::{normal_tensor, seeded};
+
+    /// `fit_model`'s update is `train_step` on the epoch's shuffled rows with
+    /// the update's generator: bit-identical parameters after two updates.
+    #[test]
+    fn a_fit_model_update_is_the_train_step() {
+        let data = normal_tensor::<f64, _>(&[32, 2], &mut seeded(1));
+        let start = MlpEnergy::new(2, &[6], Activation::Softplus, 2).unwrap();
+        let objective = Objective::Sliced {
+            kind: ProjectionKind::Gaussian,
+            count: 1,
+            variant: SlicedVariant::Standard,
+        };
+        let config = FitConfig {
+            batch_size: 16,
+            budget: Budget::Steps(2),
+            seed: 5,
+            threads: Some(2),
+            ..FitConfig::default()
+        };
+        let mut fitted = start.clone();
+        fit_model(
+            &mut fitted,
+            &objective,
+            &mut Adam::new(0.01),
+            &data,
+            &config,
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+
+        let mut by_hand = start;
+        let mut adam = Adam::new(0.01);
+        let order = epoch_order(32, 5, 0);
+        let mut early = Vec::new();
+        for t in 0..2u64 {
+            let rows = &order[t as usize * 16..(t as usize + 1) * 16];
+            let settings = StepSettings {
+                lr: 0.01,
+                clip: None,
+                loss_bound: loss_bound(&early),
+                t,
+            };
+            let update = train_step(
+                &Evaluator::with_threads(2),
+                &objective,
+                &mut by_hand,
+                &mut adam,
+                &data.gather(0, rows),
+                &mut step_rng(5, t),
+                settings,
+            )
+            .unwrap();
+            early.push(update.loss.abs());
+        }
+        assert_eq!(fitted, by_hand);
+    }
+
+    #[test]
+    fn the_loss_bound_is_a_million_times_the_median_of_at_least_one() {
+        assert_eq!(loss_bound(&[]), None);
+        assert_eq!(loss_bound(&[0.01, 0.02]), Some(1e6));
+        assert_eq!(loss_bound(&[3.0, 100.0, 5.0]), Some(5e6));
+        assert_eq!(loss_bound(&[2.0, 4.0]), Some(3e6));
+    }
+}
