@@ -12,6 +12,13 @@
 //!
 //! so any objective of [`crate::objective`]-style — or one of your own — plugs in.
 //!
+//! A model of this crate is fitted by [`fit_model`] instead: it takes the
+//! model itself (`&mut model`) and an [`Objective`](crate::objective::Objective),
+//! and evaluates every minibatch on the [execution layer](crate::exec), split
+//! over the cores. (Passing `model.params_mut()` to [`fit`] together with a
+//! closure that calls `model.energy` borrows the model twice and does not
+//! compile; `fit_model(&mut model, &objective, …)` is that call.)
+//!
 //! ```
 //! use core::ops::ControlFlow;
 //! use scoretape::model::Params;
