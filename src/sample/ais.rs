@@ -240,12 +240,12 @@ pub struct AisEstimate {
 /// // E = ½‖x - 3‖² / 0.25 in 3-D: Z = (2π·0.25)^(3/2), far from the data's base.
 /// let f = |x: &Tensor<f64>| Ok((x.map(|v| 2.0 * (v - 3.0) * (v - 3.0)).sum_axis(1), x.map(|v| 4.0 * (3.0 - v))));
 /// let data = normal_tensor::<f64, _>(&[200, 3], &mut seeded(0)).map(|v| 2.0 * v + 3.0);
-/// let config = AisConfig { temperatures: 64, chains: 256, ..AisConfig::default() };
+/// let config = AisConfig::default(); // 256 temperatures, 512 chains
 /// let est = log_partition_ais(f, &data, &config).unwrap();
 /// let exact = 1.5 * (std::f64::consts::TAU * 0.25).ln();
 /// assert!(est.reliable);
 /// assert!((est.log_z - exact).abs() < 4.0 * est.se, "{est:?}");
-/// assert!(est.se < 0.02);
+/// assert!(est.se < 0.03, "{est:?}");
 /// ```
 pub fn log_partition_ais<T, F>(
     mut energy_and_score: F,
@@ -570,7 +570,7 @@ fn summarise(
         ));
     }
     let limit = chi_square_quantile(groups - 1, GROUP_DISAGREEMENT_P);
-    if !(chi_square <= limit) {
+    if chi_square.is_nan() || chi_square > limit {
         problems.push(format!(
             "the {groups} independent groups disagree beyond their errors \
              (χ² = {chi_square:.3} on {} degrees of freedom, limit {limit:.1})",

@@ -366,7 +366,7 @@ where
     };
     let bounds = bounds_of(half_width);
     let (mut value, mut change, mut points) = (coarse, f64::INFINITY, COARSE_POINTS);
-    while points < FINEST_POINTS && !(change < GRID_SETTLED) {
+    while points < FINEST_POINTS && change >= GRID_SETTLED {
         points *= 2;
         let finer = log_partition_of(&mut energy, bounds, points)?;
         change = Float::abs(finer - value);
