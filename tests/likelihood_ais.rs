@@ -364,3 +364,37 @@ fn pseudo_log_likelihood_matches_hand_enumeration() {
         Err(Error::InvalidData(_))
     ));
 }
+
+#[test]
+fn ais_handles_a_badly_conditioned_quadratic_model() {
+    // Standard deviations from 0.01 to 10 (condition number 10⁶), as on real
+    // data with columns in different units; the data have the same spread.
+    let d = 10;
+    let sd: Vec<f64> = (0..d)
+        .map(|i| 0.01 * 1000f64.powf(i as f64 / (d - 1) as f64))
+        .collect();
+    let precision = Tensor::from_fn(&[d, d], |k| {
+        if k / d == k % d {
+            1.0 / sd[k / d].powi(2)
+        } else {
+            0.0
+        }
+    });
+    let model = QuadraticEnergy::from_mean_precision(&Tensor::zeros(&[d]), &precision).unwrap();
+    let exact = model.closed_form_log_partition().unwrap();
+    let z: Tensor<f64> = normal_tensor(&[500, d], &mut seeded(21));
+    let data = Tensor::from_fn(&[500, d], |k| sd[k % d] * z.data()[k]);
+    let config = AisConfig {
+        temperatures: 100,
+        chains: 256,
+        ..AisConfig::default()
+    };
+    let ais = log_partition(&model, &data, Some(LogZMethod::Ais), &config).unwrap();
+    println!("{ais:?} vs {exact}");
+    assert!(ais.reliable, "{ais:?}");
+    assert!(ais.se < 0.03, "{ais:?}");
+    assert!(
+        (ais.value - exact).abs() < 4.0 * ais.se,
+        "{ais:?} vs {exact}"
+    );
+}

@@ -17,7 +17,6 @@
 
 use super::check_batch;
 use super::likelihood::mean_and_covariance;
-use super::mala::log_proposal;
 use crate::error::Error;
 use crate::model::linalg::{cholesky, cholesky_solve};
 use crate::random::{seeded, standard_normal, Rng64};
@@ -217,9 +216,12 @@ pub struct AisEstimate {
 /// Ẑ = mean(w)   (E[w] = Z, since q₀ is normalised)
 /// ```
 ///
-/// The MALA moves use the tempered score (1-β)∇log q₀ + β·s; each group's step
-/// size starts at 0.5·d^(-1/3)·tr(c²S)/d and after every step is multiplied by
-/// exp(acceptance - target), steering it to `target_acceptance`. (The steps
+/// The MALA moves use the tempered score (1-β)∇log q₀ + β·s, preconditioned
+/// by the base's covariance Σ (MALA in the whitened coordinates L⁻¹(x - m),
+/// Σ = L Lᵀ, so columns in different units or strongly correlated need no
+/// care); each group's step size starts at 0.5·d^(-1/3) and after every step
+/// is multiplied by exp(acceptance - target), steering it to
+/// `target_acceptance`. (The steps
 /// adapt to past acceptance, averaged over the group; that dependence is
 /// negligible and is standard practice.) A chain whose energy is `+∞` has
 /// weight zero and stays put.
@@ -266,7 +268,8 @@ where
 
     let mut chains = Chains::start(&base, n, d, &mut rng, &mut energy_and_score)?;
     let mut log_w = vec![0.0; n];
-    let mut steps = vec![0.5 * Float::powf(d as f64, -1.0 / 3.0) * base.mean_variance; groups];
+    // In the whitened coordinates the base is N(0, I): MALA's step for it.
+    let mut steps = vec![0.5 * Float::powf(d as f64, -1.0 / 3.0); groups];
     let (mut accepted, mut proposed) = (0u64, 0u64);
     for k in 1..betas.len() {
         let step_in_beta = betas[k] - betas[k - 1];
@@ -303,8 +306,6 @@ struct GaussianBase {
     l: Tensor<f64>,
     /// log of q₀'s normaliser: Σ log L_jj + (d/2) log 2π.
     log_normaliser: f64,
-    /// tr(Σ)/d, the scale of the first MALA step.
-    mean_variance: f64,
 }
 
 impl GaussianBase {
@@ -336,7 +337,6 @@ impl GaussianBase {
         Ok(GaussianBase {
             mean,
             log_normaliser: log_det_l + 0.5 * d as f64 * Float::ln(core::f64::consts::TAU),
-            mean_variance: (0..d).map(|j| sigma.get(&[j, j])).sum::<f64>() / d as f64,
             l,
         })
     }
@@ -347,11 +347,35 @@ impl GaussianBase {
         let mut x = Vec::with_capacity(n * d);
         for _ in 0..n {
             let xi: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
-            for (i, m) in self.mean.iter().enumerate() {
-                x.push(m + (0..=i).map(|j| self.l.get(&[i, j]) * xi[j]).sum::<f64>());
-            }
+            x.extend(self.mean.iter().zip(self.times_l(&xi)).map(|(m, v)| m + v));
         }
         x
+    }
+
+    /// `L v`.
+    fn times_l(&self, v: &[f64]) -> Vec<f64> {
+        (0..v.len())
+            .map(|i| (0..=i).map(|j| self.l.get(&[i, j]) * v[j]).sum())
+            .collect()
+    }
+
+    /// `Σ v = L (Lᵀ v)`.
+    fn times_sigma(&self, v: &[f64]) -> Vec<f64> {
+        let d = v.len();
+        let lt_v: Vec<f64> = (0..d)
+            .map(|j| (j..d).map(|i| self.l.get(&[i, j]) * v[i]).sum())
+            .collect();
+        self.times_l(&lt_v)
+    }
+
+    /// `‖L⁻¹ v‖²`, by forward substitution.
+    fn whitened_norm_squared(&self, v: &[f64]) -> f64 {
+        let mut z = Vec::with_capacity(v.len());
+        for (i, vi) in v.iter().enumerate() {
+            let dot: f64 = (0..i).map(|j| self.l.get(&[i, j]) * z[j]).sum();
+            z.push((vi - dot) / self.l.get(&[i, i]));
+        }
+        z.iter().map(|x| x * x).sum()
     }
 
     /// The energies -log q₀(x) (`[n]`) and scores -Σ⁻¹(x - m) (`[n, d]`,
@@ -403,8 +427,20 @@ impl Chains {
         Ok(Chains { x, d, e, s, e0, s0 })
     }
 
-    /// One MALA step of every chain on f_β, chain b with the step of its group
+    /// One MALA step of every chain on f_β, preconditioned by the base's
+    /// covariance Σ = L Lᵀ, chain b with the step α of its group
     /// (`b / per_group`); returns the number accepted in each group.
+    ///
+    /// With t(x) = β·s(x) + (1-β)·∇log q₀(x) the tempered score:
+    ///
+    /// ```text
+    /// y = x + α·Σ t(x) + √(2α)·L ξ,             ξ ~ N(0, I)
+    /// log q(b | a) = -‖L⁻¹(b - a - α·Σ t(a))‖² / (4α)   (up to a constant)
+    /// ```
+    ///
+    /// which is MALA in the base's whitened coordinates L⁻¹(x - m), where
+    /// the columns of the data have comparable scales and correlations are
+    /// undone: one step size then fits every direction.
     fn mala_step<T: Real, F>(
         &mut self,
         base: &GaussianBase,
@@ -418,25 +454,32 @@ impl Chains {
         F: FnMut(&Tensor<T>) -> Result<(Tensor<T>, Tensor<T>), Error>,
     {
         let (n, d) = (self.e.len(), self.d);
-        let tempered_score = |s: &[f64], s0: &[f64]| -> Vec<f64> {
-            s.iter()
+        // Σ t per chain, row-major.
+        let preconditioned_drift = |s: &[f64], s0: &[f64]| -> Vec<f64> {
+            let t: Vec<f64> = s
+                .iter()
                 .zip(s0)
                 .map(|(a, b)| beta * a + (1.0 - beta) * b)
-                .collect()
+                .collect();
+            t.chunks(d).flat_map(|row| base.times_sigma(row)).collect()
         };
-        let drift_x = tempered_score(&self.s, &self.s0);
+        let drift_x = preconditioned_drift(&self.s, &self.s0);
         let mut y = Vec::with_capacity(n * d);
+        // log q(y | x) = -‖ξ‖²/2, since y - x - α·Σ t(x) = √(2α)·L ξ.
+        let mut forward = Vec::with_capacity(n);
         for b in 0..n {
             let alpha = steps[b / per_group];
-            let noise_scale = Float::sqrt(2.0 * alpha);
+            let xi: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
+            forward.push(-0.5 * xi.iter().map(|v| v * v).sum::<f64>());
+            let noise = base.times_l(&xi);
             for j in 0..d {
                 let k = b * d + j;
-                y.push(self.x[k] + alpha * drift_x[k] + noise_scale * standard_normal(rng));
+                y.push(self.x[k] + alpha * drift_x[k] + Float::sqrt(2.0 * alpha) * noise[j]);
             }
         }
         let (e_y, s_y) = evaluate(f, &y, n, d)?;
         let (e0_y, s0_y) = base.energy_and_score(&y)?;
-        let drift_y = tempered_score(&s_y, &s0_y);
+        let drift_y = preconditioned_drift(&s_y, &s0_y);
         let mut accepted = vec![0u64; steps.len()];
         for b in 0..n {
             // Drawn for every chain, so the random stream does not depend on
@@ -447,21 +490,14 @@ impl Chains {
             }
             let rows = b * d..(b + 1) * d;
             let alpha = steps[b / per_group];
+            let back_residual: Vec<f64> = rows
+                .clone()
+                .map(|k| self.x[k] - y[k] - alpha * drift_y[k])
+                .collect();
+            let backward = -base.whitened_norm_squared(&back_residual) / (4.0 * alpha);
             let tempered = |e: f64, e0: f64| beta * e + (1.0 - beta) * e0;
-            let forward = log_proposal(
-                &y[rows.clone()],
-                &self.x[rows.clone()],
-                &drift_x[rows.clone()],
-                alpha,
-            );
-            let backward = log_proposal(
-                &self.x[rows.clone()],
-                &y[rows.clone()],
-                &drift_y[rows.clone()],
-                alpha,
-            );
             let log_ratio =
-                tempered(self.e[b], self.e0[b]) - tempered(e_y[b], e0_y[b]) + backward - forward;
+                tempered(self.e[b], self.e0[b]) - tempered(e_y[b], e0_y[b]) + backward - forward[b];
             if Float::ln(u) < log_ratio {
                 accepted[b / per_group] += 1;
                 self.x[rows.clone()].copy_from_slice(&y[rows.clone()]);

@@ -121,7 +121,7 @@ where
 }
 
 /// `log q(to | from)` up to a constant: `-‖to - from - α·s(from)‖² / (4α)`.
-pub(super) fn log_proposal<T: Real>(to: &[T], from: &[T], score_from: &[T], alpha: f64) -> f64 {
+fn log_proposal<T: Real>(to: &[T], from: &[T], score_from: &[T], alpha: f64) -> f64 {
     let squared: f64 = to
         .iter()
         .zip(from)
