@@ -472,9 +472,9 @@ impl Chains {
             let xi: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
             forward.push(-0.5 * xi.iter().map(|v| v * v).sum::<f64>());
             let noise = base.times_l(&xi);
-            for j in 0..d {
+            for (j, noise_j) in noise.iter().enumerate() {
                 let k = b * d + j;
-                y.push(self.x[k] + alpha * drift_x[k] + Float::sqrt(2.0 * alpha) * noise[j]);
+                y.push(self.x[k] + alpha * drift_x[k] + Float::sqrt(2.0 * alpha) * noise_j);
             }
         }
         let (e_y, s_y) = evaluate(f, &y, n, d)?;
