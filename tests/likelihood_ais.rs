@@ -398,3 +398,28 @@ fn ais_handles_a_badly_conditioned_quadratic_model() {
         "{ais:?} vs {exact}"
     );
 }
+
+#[test]
+fn the_reliability_flag_fires_on_a_model_that_is_not_normalisable() {
+    // E = -x0/2 + (x1^2 + x2^2)/2: exp(-E) grows without bound along x0, Z is infinite.
+    let f = |x: &Tensor<f64>| {
+        let n = x.shape()[0];
+        let e = Tensor::from_fn(&[n], |b| {
+            let r = x.row(b);
+            -0.5 * r[0] + 0.5 * (r[1] * r[1] + r[2] * r[2])
+        });
+        let s = Tensor::from_fn(&[n, 3], |k| {
+            let (b, j) = (k / 3, k % 3);
+            if j == 0 {
+                0.5
+            } else {
+                -x.get(&[b, j])
+            }
+        });
+        Ok((e, s))
+    };
+    let data: Tensor<f64> = normal_tensor(&[200, 3], &mut seeded(1));
+    let ais = log_partition_ais(f, &data, &AisConfig::default()).unwrap();
+    assert!(!ais.reliable, "{ais:?}");
+    assert!(ais.warning.unwrap().contains("not be normalisable"));
+}

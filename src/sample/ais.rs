@@ -617,7 +617,9 @@ fn summarise(
         format!(
             "AIS log Z is unreliable: {}. One weight dominates, so log Z is most likely \
              too low and its error understated; raise the temperatures (now {}) first, \
-             then the chains (now {}) or the MALA steps per temperature (now {})",
+             then the chains (now {}) or the MALA steps per temperature (now {}); \
+             if that does not help, the model may put mass far from the data, \
+             or not be normalisable at all",
             problems.join("; "),
             config.temperatures,
             config.chains,
