@@ -101,7 +101,7 @@ fn every_objective_agrees_on_one_two_and_three_threads() {
     check_threads(&Objective::denoising(0.2), &conditioned, &x);
     let bits = bernoulli_tensor::<f64, _>(&[11, 3], 0.5, &mut seeded(5));
     check_threads(&Objective::Ratio, &energy, &bits);
-    check_threads(&Objective::Ratio, &Boltzmann::new(3), &bits);
+    check_threads(&Objective::Ratio, &Boltzmann::new(3).unwrap(), &bits);
 }
 
 /// At d = 300, ratio matching records 3 rows at a time (1024 / 301): an
@@ -443,7 +443,7 @@ fn objectives_that_do_not_apply_are_refused_before_any_work() {
         sliced(SlicedVariant::VarianceReduced, 1),
         Objective::denoising(0.1),
     ] {
-        let mut machine = Boltzmann::new(3);
+        let mut machine = Boltzmann::new(3).unwrap();
         let result = fit_model(
             &mut machine,
             &objective,
@@ -456,9 +456,9 @@ fn objectives_that_do_not_apply_are_refused_before_any_work() {
             Err(Error::InvalidData(m)) => assert!(m.contains("ratio matching"), "{m}"),
             other => panic!("{}: expected a refusal, got {other:?}", objective.name()),
         }
-        assert_eq!(machine, Boltzmann::new(3));
+        assert_eq!(machine, Boltzmann::new(3).unwrap());
     }
-    let mut machine = Boltzmann::new(3);
+    let mut machine = Boltzmann::new(3).unwrap();
     fit_model(
         &mut machine,
         &Objective::Ratio,

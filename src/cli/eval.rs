@@ -1,6 +1,8 @@
 //! `scoretape eval`: an objective's loss (and its parameter gradient) on a
-//! data set, or a per-sample quantity of the model (energy, score, ∇x E,
-//! Hessian-vector products, Hessian traces), printed as one JSON line.
+//! data set, a per-sample quantity of the model (energy, score, ∇x E,
+//! Hessian-vector products, Hessian traces), or a whole-data metric
+//! (log-likelihood, pseudo-log-likelihood; see [`super::metric`]), printed as
+//! one JSON line.
 //!
 //! With the projections and the noise given as CSV files the numbers depend on
 //! nothing random, so another implementation can reproduce them exactly.
@@ -9,6 +11,7 @@ use super::common::{at_least_one, load_model, positive, print_json, tensor_json,
 use super::error::CliError;
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
 use crate::exec::Evaluator;
+use super::metric::{evaluate_metric, MetricArgs};
 use crate::io::{layout_json, AnyModel};
 use crate::random::seeded;
 use crate::tape::{batched_hessian_trace, grad, hvp, Tape};
@@ -30,8 +33,8 @@ pub struct EvalArgs {
     #[arg(
         long,
         value_enum,
-        required_unless_present = "quantity",
-        conflicts_with = "quantity"
+        required_unless_present_any = ["quantity", "metric"],
+        conflicts_with_all = ["quantity", "metric"]
     )]
     pub objective: Option<ObjectiveName>,
     /// Evaluate this per-sample quantity instead of a loss.
@@ -65,6 +68,9 @@ pub struct EvalArgs {
     /// --quantity hvp: the vectors v, one row per sample (H(x_b) v_b).
     #[arg(long, value_name = "FILE")]
     pub vectors: Option<PathBuf>,
+    /// --metric and its options.
+    #[command(flatten)]
+    pub metric: MetricArgs,
 }
 
 /// A per-sample quantity of an energy model.
@@ -96,9 +102,17 @@ impl Quantity {
 
 /// Runs `scoretape eval`.
 pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
+    args.metric.check_unused()?;
     let model = load_model(&args.model)?;
     let data = Dataset::read(&args.data)?;
     data.check_dim(&model, &args.model)?;
+    if let Some(metric) = args.metric.metric {
+        let (output, warning) = evaluate_metric(metric, &args.metric, args.seed, &model, &data)?;
+        if let Some(warning) = warning {
+            eprintln!("warning: {warning}");
+        }
+        return print_json(&output);
+    }
     let output = match (args.objective, args.quantity) {
         (Some(objective), _) => evaluate_loss(args, objective, &model, &data)?,
         (None, Some(quantity)) => evaluate_quantity(args, quantity, &model, &data)?,

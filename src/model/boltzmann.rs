@@ -221,18 +221,43 @@ impl<T: Real> Boltzmann<T> {
     /// ```
     pub fn exact_probabilities(&self) -> Result<Tensor<T>, Error> {
         let energies = self.energies_of_all_states()?;
-        if energies.iter().any(|e| !e.is_finite()) {
-            return Err(Error::Numerical(String::from(
-                "a state has a non-finite energy (are the parameters finite?)",
-            )));
-        }
-        let lowest = energies.iter().copied().fold(f64::INFINITY, Float::min);
-        let weights: Vec<f64> = energies.iter().map(|e| Float::exp(lowest - e)).collect();
-        let total: f64 = weights.iter().sum();
-        Ok(Tensor::from_fn(&[weights.len()], |s| {
-            T::cast(weights[s] / total)
+        let log_z = log_sum_exp_of_negated(&energies)?;
+        Ok(Tensor::from_fn(&[energies.len()], |s| {
+            T::cast(Float::exp(-energies[s] - log_z))
         }))
     }
+
+    /// The exact log-partition function `log Z = log Σ_x exp(-E(x))` over the
+    /// `2^d` states of `{0, 1}^d`, by enumeration in `f64` (a log-sum-exp, so
+    /// nothing overflows). With it, `log p(x) = -E(x) - log Z` on bits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Boltzmann::exact_probabilities`].
+    ///
+    /// ```
+    /// use scoretape::model::Boltzmann;
+    /// use scoretape::Tensor;
+    /// // Independent bits with biases b: Z = Π (1 + e^{b_j}).
+    /// let m = Boltzmann::from_parts(&Tensor::zeros(&[2, 2]), &Tensor::vector(&[1.0, -2.0])).unwrap();
+    /// let exact = (1.0 + 1f64.exp()).ln() + (1.0 + (-2f64).exp()).ln();
+    /// assert!((m.log_partition().unwrap() - exact).abs() < 1e-14);
+    /// ```
+    pub fn log_partition(&self) -> Result<f64, Error> {
+        log_sum_exp_of_negated(&self.energies_of_all_states()?)
+    }
+}
+
+/// `log Σ_s exp(-e_s)`, shifted by the lowest energy so no `exp` overflows.
+fn log_sum_exp_of_negated(energies: &[f64]) -> Result<f64, Error> {
+    if energies.iter().any(|e| !e.is_finite()) {
+        return Err(Error::Numerical(String::from(
+            "a state has a non-finite energy (are the parameters finite?)",
+        )));
+    }
+    let lowest = energies.iter().copied().fold(f64::INFINITY, Float::min);
+    let total: f64 = energies.iter().map(|e| Float::exp(lowest - e)).sum();
+    Ok(Float::ln(total) - lowest)
 }
 
 impl_model!(Boltzmann, Binary);

@@ -278,6 +278,23 @@ pub trait Energy<T: Real>: Model<T> {
     /// rather than a panic, and panics with a message naming itself if
     /// `params` are not its recorded parameters.
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T>;
+
+    /// `log Z = log ∫ exp(-E(x)) dx` over `ℝ^d` in closed form, for a model
+    /// that has one (the [`QuadraticEnergy`]); `None` (the default) otherwise,
+    /// and the estimators of [`crate::sample`] are needed.
+    ///
+    /// ```
+    /// use scoretape::model::{Activation, Energy, MlpEnergy, QuadraticEnergy};
+    /// // N(0, I) in 2-D: Z = 2π.
+    /// let gaussian = QuadraticEnergy::<f64>::new(2);
+    /// let log_z = gaussian.closed_form_log_partition().unwrap();
+    /// assert!((log_z - (2.0 * std::f64::consts::PI).ln()).abs() < 1e-12);
+    /// let mlp = MlpEnergy::<f64>::new(2, &[4], Activation::Tanh, 0).unwrap();
+    /// assert!(mlp.closed_form_log_partition().is_none());
+    /// ```
+    fn closed_form_log_partition(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A score model: a batch `x: B×d` to scores `s(x_b)`, shape `B×d`, not

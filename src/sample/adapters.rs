@@ -27,10 +27,22 @@ use alloc::vec::Vec;
 /// let e = energy_fn(&model)(&Tensor::from_rows(&[vec![1.0, 2.0]]).unwrap()).unwrap();
 /// assert!((e.data()[0] - 2.5).abs() < 1e-12);
 /// ```
+///
+/// A trait object works too, such as `AnyModel::as_energy()` returns with the
+/// `io` feature, so a caller need not match on every kind of model:
+///
+/// ```
+/// use scoretape::model::{Energy, QuadraticEnergy};
+/// use scoretape::sample::energy_fn;
+/// use scoretape::Tensor;
+/// let model: Box<dyn Energy<f64>> = Box::new(QuadraticEnergy::new(1));
+/// let e = energy_fn(model.as_ref())(&Tensor::from_rows(&[vec![2.0]]).unwrap()).unwrap();
+/// assert!((e.item() - 2.0).abs() < 1e-12);
+/// ```
 pub fn energy_fn<'m, T, M>(model: &'m M) -> impl Fn(&Tensor<T>) -> Result<Tensor<T>, Error> + 'm
 where
     T: Real,
-    M: Energy<T>,
+    M: Energy<T> + ?Sized,
 {
     move |x| {
         let n = check_input(x, model.dim())?;
@@ -75,7 +87,7 @@ pub fn energy_score_fn<'m, T, M>(
 ) -> impl Fn(&Tensor<T>) -> Result<(Tensor<T>, Tensor<T>), Error> + 'm
 where
     T: Real,
-    M: Energy<T>,
+    M: Energy<T> + ?Sized,
 {
     move |x| {
         refuse_binary(model)?;
@@ -108,7 +120,7 @@ where
 pub fn score_fn<'m, T, M>(model: &'m M) -> impl Fn(&Tensor<T>) -> Result<Tensor<T>, Error> + 'm
 where
     T: Real,
-    M: Energy<T>,
+    M: Energy<T> + ?Sized,
 {
     let both = energy_score_fn(model);
     move |x| both(x).map(|(_, s)| s)
@@ -137,7 +149,7 @@ pub fn conditioned_score_fn<'m, T, M>(
 ) -> impl Fn(&Tensor<T>, T) -> Result<Tensor<T>, Error> + 'm
 where
     T: Real,
-    M: Score<T>,
+    M: Score<T> + ?Sized,
 {
     move |x, sigma| {
         refuse_binary(model)?;
@@ -159,7 +171,7 @@ where
 
 /// Refuses a model of binary data: its energy is defined on `ℝᵈ` but is no
 /// density there, so a score (and any sampler that follows one) means nothing.
-fn refuse_binary<T: Real>(model: &impl Model<T>) -> Result<(), Error> {
+fn refuse_binary<T: Real, M: Model<T> + ?Sized>(model: &M) -> Result<(), Error> {
     match model.support() {
         Support::Continuous => Ok(()),
         Support::Binary => Err(Error::InvalidData(

@@ -183,6 +183,29 @@ where
     T: Real,
     E: FnMut(&Tensor<T>) -> Result<Tensor<T>, Error>,
 {
+    let n = points_per_axis;
+    let log_terms = grid_log_terms(&mut energy, bounds, n)?;
+    let total = log_sum_exp(&log_terms);
+    if total == f64::NEG_INFINITY {
+        return Err(Error::Numerical(
+            "exp(-E) is zero at every grid point".into(),
+        ));
+    }
+    let h = bounds.map(|[lo, hi]| (hi - lo) / n as f64);
+    Ok(total + Float::ln(h[0] * h[1]))
+}
+
+/// `-E` at the midpoints of an `n × n` grid over `bounds` (row `i` of the
+/// grid is the `i`-th x value), checked as [`log_partition_grid`] documents.
+pub(super) fn grid_log_terms<T, E>(
+    energy: &mut E,
+    bounds: [[f64; 2]; 2],
+    n: usize,
+) -> Result<Vec<f64>, Error>
+where
+    T: Real,
+    E: FnMut(&Tensor<T>) -> Result<Tensor<T>, Error>,
+{
     for [lo, hi] in bounds {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(Error::InvalidData(format!(
@@ -190,12 +213,11 @@ where
             )));
         }
     }
-    if points_per_axis == 0 {
+    if n == 0 {
         return Err(Error::InvalidData(
             "a grid needs at least one point per axis".into(),
         ));
     }
-    let n = points_per_axis;
     let h = bounds.map(|[lo, hi]| (hi - lo) / n as f64);
     let coordinate = |axis: usize, i: usize| bounds[axis][0] + (i as f64 + 0.5) * h[axis];
     let mut log_terms = Vec::with_capacity(n * n);
@@ -206,17 +228,11 @@ where
             .flat_map(|p| [coordinate(0, p / n), coordinate(1, p % n)])
             .map(T::cast)
             .collect();
-        let energies = energies_of(&mut energy, Tensor::from_vec(&[k, 2], points)?, k)?;
+        let energies = energies_of(energy, Tensor::from_vec(&[k, 2], points)?, k)?;
         log_terms.extend(energies.into_iter().map(|e| -e));
         start += k;
     }
-    let total = log_sum_exp(&log_terms);
-    if total == f64::NEG_INFINITY {
-        return Err(Error::Numerical(
-            "exp(-E) is zero at every grid point".into(),
-        ));
-    }
-    Ok(total + Float::ln(h[0] * h[1]))
+    Ok(log_terms)
 }
 
 /// The mean held-out log-likelihood (1/n) Σ_b [-E(x_b) - log Z] of the rows of
@@ -281,7 +297,11 @@ where
 
 /// Evaluates `energy` on `[k, d]` points and returns the energies as `f64`,
 /// checking their shape; `+∞` (zero density) is allowed, NaN and `-∞` are not.
-fn energies_of<T: Real, E>(energy: &mut E, points: Tensor<T>, k: usize) -> Result<Vec<f64>, Error>
+pub(super) fn energies_of<T: Real, E>(
+    energy: &mut E,
+    points: Tensor<T>,
+    k: usize,
+) -> Result<Vec<f64>, Error>
 where
     E: FnMut(&Tensor<T>) -> Result<Tensor<T>, Error>,
 {
@@ -305,7 +325,7 @@ where
 }
 
 /// The mean (as `f64`s) and (1/n) covariance `[d, d]` of the rows of `data`.
-fn mean_and_covariance<T: Real>(data: &Tensor<T>) -> (Vec<f64>, Tensor<f64>) {
+pub(super) fn mean_and_covariance<T: Real>(data: &Tensor<T>) -> (Vec<f64>, Tensor<f64>) {
     let (n, d) = (data.shape()[0], data.shape()[1]);
     let mut mean = alloc::vec![0.0; d];
     for b in 0..n {
@@ -328,7 +348,7 @@ fn mean_and_covariance<T: Real>(data: &Tensor<T>) -> (Vec<f64>, Tensor<f64>) {
 }
 
 /// log Σ exp(a_i), stably; `-∞` for an empty or all-`-∞` input.
-fn log_sum_exp(a: &[f64]) -> f64 {
+pub(super) fn log_sum_exp(a: &[f64]) -> f64 {
     let max = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if max == f64::NEG_INFINITY {
         return max;

@@ -3,8 +3,12 @@
 //! over noise levels with a final Tweedie step ([`annealed_langevin`]), Gibbs
 //! sampling of a Boltzmann machine ([`gibbs`]), and the
 //! log-partition function and held-out log-likelihood of an energy model
-//! ([`log_partition_importance`], [`log_partition_grid`],
-//! [`held_out_log_likelihood`]).
+//! ([`log_likelihood`] picks the most exact of a closed form, a 2-D grid
+//! ([`log_partition_grid_auto`]) and annealed importance sampling
+//! ([`log_partition_ais`]) and reports how far to trust it; the building
+//! blocks [`log_partition_importance`], [`log_partition_grid`] and
+//! [`held_out_log_likelihood`]), and the pseudo-log-likelihood of a model on
+//! bits ([`pseudo_log_likelihood`]).
 //!
 //! Everything here works on plain tensors: `N` chains (or points) at once as
 //! one `[N, d]` batch, and the model as a closure on tensors — an energy
@@ -40,18 +44,29 @@
 //! ```
 
 mod adapters;
+mod ais;
 mod annealed;
 mod gibbs;
 mod langevin;
 mod likelihood;
+mod loglik;
 mod mala;
 
 pub use adapters::{conditioned_score_fn, energy_fn, energy_score_fn, score_fn};
+pub use ais::{
+    log_partition_ais, sigmoid_schedule, AisConfig, AisEstimate, GROUP_DISAGREEMENT_P,
+    MIN_ESS_FRACTION,
+};
 pub use annealed::{annealed_langevin, geometric_sigmas, AnnealedConfig};
 pub use gibbs::gibbs;
 pub use langevin::langevin;
 pub use likelihood::{
     held_out_log_likelihood, log_partition_grid, log_partition_importance, Estimate,
+};
+pub use loglik::{
+    log_likelihood, log_likelihood_with, log_partition, log_partition_grid_auto,
+    pseudo_log_likelihood, LogLikelihoodReport, LogPartition, LogZMethod, GRID_MAX_CHANGE,
+    GRID_MAX_EDGE_MASS,
 };
 pub use mala::{mala, MalaOutput};
 

@@ -1,0 +1,234 @@
+//! `scoretape eval --metric loglik|pll`: the held-out log-likelihood (with log
+//! Z by the most exact method the model allows, and a reliability flag) or the
+//! pseudo-log-likelihood of a model on bits, printed as one JSON line.
+
+use super::common::{at_least_one, Dataset};
+use super::error::CliError;
+use crate::error::Error;
+use crate::io::AnyModel;
+use crate::model::{Model, MAX_ENUMERATED_DIM};
+use crate::sample::{
+    energy_fn, log_likelihood, log_likelihood_with, pseudo_log_likelihood, AisConfig,
+    LogLikelihoodReport, LogPartition, LogZMethod,
+};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+
+/// A whole-data metric of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Metric {
+    /// The mean log-density -E(x) - log Z over the data, with its standard
+    /// error (energy models on ℝ^d; a Boltzmann machine with d ≤ 20 on bits).
+    Loglik,
+    /// The mean pseudo-log-likelihood Σ_j log p(x_j | x_-j) over binary data
+    /// (a Boltzmann machine, or an MLP energy fitted on bits).
+    Pll,
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        match self {
+            Metric::Loglik => "loglik",
+            Metric::Pll => "pll",
+        }
+    }
+}
+
+/// How `--metric loglik` gets log Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogZChoice {
+    /// The most exact method the model allows: closed form (quadratic),
+    /// enumeration (boltzmann), grid (2-D), else AIS.
+    #[default]
+    Auto,
+    /// The quadratic model's closed form.
+    ClosedForm,
+    /// Midpoint quadrature on an automatically sized 2-D grid.
+    Grid,
+    /// Annealed importance sampling.
+    Ais,
+}
+
+/// The options of `eval --metric`.
+#[derive(Args, Debug, Clone)]
+pub struct MetricArgs {
+    /// Evaluate this metric over the whole data set instead of a loss or a
+    /// per-sample quantity.
+    #[arg(long, value_enum, conflicts_with = "quantity")]
+    pub metric: Option<Metric>,
+    /// --metric loglik: how to get log Z [default: auto].
+    #[arg(long, value_enum)]
+    pub log_z: Option<LogZChoice>,
+    /// --metric loglik with AIS: annealing steps (more make the weights
+    /// more even, at proportional cost) [default: 256].
+    #[arg(long, value_parser = at_least_one)]
+    pub temperatures: Option<usize>,
+    /// --metric loglik with AIS: chains (a multiple of --groups, at least 2
+    /// per group) [default: 512].
+    #[arg(long, value_parser = at_least_one)]
+    pub chains: Option<usize>,
+    /// --metric loglik with AIS: independent groups the chains are split into,
+    /// for the standard error and the agreement check (at least 2)
+    /// [default: 8].
+    #[arg(long, value_parser = at_least_one)]
+    pub groups: Option<usize>,
+    /// --metric loglik with AIS: MALA steps per temperature [default: 1].
+    #[arg(long, value_parser = at_least_one)]
+    pub mala_steps: Option<usize>,
+}
+
+impl MetricArgs {
+    /// A usage error if a metric option is given without `--metric`.
+    pub(crate) fn check_unused(&self) -> Result<(), CliError> {
+        let given = [
+            ("--log-z", self.log_z.is_some()),
+            ("--temperatures", self.temperatures.is_some()),
+            ("--chains", self.chains.is_some()),
+            ("--groups", self.groups.is_some()),
+            ("--mala-steps", self.mala_steps.is_some()),
+        ];
+        match given.iter().find(|(_, present)| *present) {
+            Some((flag, _)) if self.metric.is_none() => Err(CliError::usage(format!(
+                "{flag} is an option of --metric loglik"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The AIS settings, checked (a bad combination is a usage error).
+    fn ais_config(&self, seed: u64) -> Result<AisConfig, CliError> {
+        let defaults = AisConfig::default();
+        let config = AisConfig {
+            temperatures: self.temperatures.unwrap_or(defaults.temperatures),
+            chains: self.chains.unwrap_or(defaults.chains),
+            groups: self.groups.unwrap_or(defaults.groups),
+            steps_per_temperature: self.mala_steps.unwrap_or(defaults.steps_per_temperature),
+            seed,
+            ..defaults
+        };
+        config.validate().map_err(|e| {
+            let message = match e {
+                Error::InvalidData(message) => message,
+                other => other.to_string(),
+            };
+            CliError::usage(format!("{message} (--chains, --groups, --temperatures)"))
+        })?;
+        Ok(config)
+    }
+}
+
+/// Evaluates `metric` of `model` on `data` as the JSON object `eval` prints,
+/// and the warning to print on stderr when the number is unreliable.
+///
+/// `fit` can call this on its validation and test sets.
+pub(crate) fn evaluate_metric(
+    metric: Metric,
+    args: &MetricArgs,
+    seed: u64,
+    model: &AnyModel,
+    data: &Dataset,
+) -> Result<(Value, Option<String>), CliError> {
+    let config = args.ais_config(seed)?;
+    match metric {
+        Metric::Loglik => {
+            let report = loglik(args.log_z.unwrap_or_default(), &config, model, data)?;
+            let warning = report.warning.as_ref().map(|w| {
+                format!(
+                    "{w} (options --temperatures, --chains, --mala-steps; \
+                     the number printed is not to be trusted)"
+                )
+            });
+            let out = json!({
+                "metric": metric.name(),
+                "value": report.value,
+                "se": report.se,
+                "log_z": report.log_z,
+                "log_z_se": report.log_z_se,
+                "ess": report.ess,
+                "method": report.method.name(),
+                "reliable": report.reliable,
+            });
+            Ok((out, warning))
+        }
+        Metric::Pll => {
+            let energy = pll_model(model)?;
+            data.check_binary("the pseudo-log-likelihood")?;
+            let pll = pseudo_log_likelihood(energy_fn(energy), &data.x)?;
+            let out = json!({"metric": metric.name(), "value": pll.value, "se": pll.std_error});
+            Ok((out, None))
+        }
+    }
+}
+
+/// The held-out log-likelihood report, refusing what does not apply.
+fn loglik(
+    choice: LogZChoice,
+    config: &AisConfig,
+    model: &AnyModel,
+    data: &Dataset,
+) -> Result<LogLikelihoodReport, CliError> {
+    let energy = model.as_energy().ok_or_else(|| {
+        CliError::usage(format!(
+            "--metric loglik needs an energy model; a {} gives a score, not a density",
+            model.kind()
+        ))
+    })?;
+    if let AnyModel::Boltzmann(machine) = model {
+        // A density on bits: Z is a sum over {0, 1}^d, not an integral.
+        if choice != LogZChoice::Auto {
+            return Err(CliError::usage(
+                "a boltzmann machine's log Z is exact by enumeration; drop --log-z",
+            ));
+        }
+        if machine.dim() > MAX_ENUMERATED_DIM {
+            return Err(CliError::usage(format!(
+                "log Z of a boltzmann machine on {} bits cannot be enumerated (at most {}); \
+                 use --metric pll",
+                machine.dim(),
+                MAX_ENUMERATED_DIM
+            )));
+        }
+        data.check_binary("the log-likelihood of a boltzmann machine")?;
+        let log_z = LogPartition::exact(machine.log_partition()?, LogZMethod::Enumeration);
+        return Ok(log_likelihood_with(energy_fn(energy), &data.x, &log_z)?);
+    }
+    let method = match choice {
+        LogZChoice::Auto => None,
+        LogZChoice::ClosedForm if energy.closed_form_log_partition().is_none() => {
+            return Err(CliError::usage(format!(
+                "--log-z closed-form: a {} has no closed-form log Z",
+                model.kind()
+            )))
+        }
+        LogZChoice::ClosedForm => Some(LogZMethod::ClosedForm),
+        LogZChoice::Grid if model.dim() != 2 => {
+            return Err(CliError::usage(format!(
+                "--log-z grid integrates 2-D models, but the model has dimension {}",
+                model.dim()
+            )))
+        }
+        LogZChoice::Grid => Some(LogZMethod::Grid),
+        LogZChoice::Ais => Some(LogZMethod::Ais),
+    };
+    if data.check_binary("").is_ok() {
+        eprintln!(
+            "warning: {}: the data are bits, but --metric loglik integrates the model over \
+             real space; for a model on bits, --metric pll is the meaningful number",
+            data.path.display()
+        );
+    }
+    Ok(log_likelihood(energy, &data.x, method, config)?)
+}
+
+/// The energy model `pll` applies to: one meant for bits.
+fn pll_model(model: &AnyModel) -> Result<&dyn crate::model::Energy<f64>, CliError> {
+    match model {
+        AnyModel::Boltzmann(m) => Ok(m),
+        AnyModel::MlpEnergy(m) => Ok(m),
+        other => Err(CliError::usage(format!(
+            "--metric pll is for models on bits (boltzmann, or an mlp-energy fitted by rm), \
+             not a {}",
+            other.kind()
+        ))),
+    }
+}
