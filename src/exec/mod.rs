@@ -179,7 +179,7 @@ impl Evaluator {
     /// use scoretape::objective::{Draws, Objective};
     /// use scoretape::Tensor;
     /// // E = ½‖x - μ‖² at μ = 0: ℓ = -d + ½‖x‖², ∂ℓ/∂μ = -x.
-    /// let model = QuadraticEnergy::<f64>::new(1);
+    /// let model = QuadraticEnergy::<f64>::new(1).unwrap();
     /// let x = Tensor::from_rows(&[vec![1.0], vec![3.0]]).unwrap();
     /// let (loss, grads) = Evaluator::with_threads(2)
     ///     .value_and_grad(&Objective::exact(), &model, &x, &Draws::none())
@@ -211,7 +211,7 @@ impl Evaluator {
     /// use scoretape::model::QuadraticEnergy;
     /// use scoretape::objective::{Draws, Objective};
     /// use scoretape::Tensor;
-    /// let model = QuadraticEnergy::<f64>::new(1);
+    /// let model = QuadraticEnergy::<f64>::new(1).unwrap();
     /// let x = Tensor::from_rows(&[vec![1.0], vec![3.0]]).unwrap();
     /// let loss = Evaluator::new().value(&Objective::exact(), &model, &x, &Draws::none()).unwrap();
     /// assert!((loss - 1.5).abs() < 1e-14);

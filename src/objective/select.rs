@@ -83,8 +83,8 @@ pub enum Objective {
 /// ```
 /// use scoretape::model::{Boltzmann, QuadraticEnergy};
 /// use scoretape::objective::{Fittable, ModelForm};
-/// assert!(matches!(QuadraticEnergy::<f64>::new(2).form(), ModelForm::Energy(_)));
-/// assert!(matches!(Boltzmann::<f64>::new(2).form(), ModelForm::BinaryEnergy(_)));
+/// assert!(matches!(QuadraticEnergy::<f64>::new(2).unwrap().form(), ModelForm::Energy(_)));
+/// assert!(matches!(Boltzmann::<f64>::new(2).unwrap().form(), ModelForm::BinaryEnergy(_)));
 /// ```
 #[derive(Clone, Copy)]
 pub enum ModelForm<'m, T: Real> {
@@ -210,7 +210,7 @@ impl Fittable<f64> for crate::io::AnyModel {
 /// use scoretape::objective::{Draws, Objective};
 /// use scoretape::model::QuadraticEnergy;
 /// use scoretape::random::seeded;
-/// let model = QuadraticEnergy::<f64>::new(3);
+/// let model = QuadraticEnergy::<f64>::new(3).unwrap();
 /// let draws = Objective::denoising(0.1).draw(&model, 5, &mut seeded(0)).unwrap();
 /// assert_eq!(draws.noise.as_ref().unwrap().shape(), &[5, 3]);
 /// assert!(draws.projections.is_none());
@@ -336,7 +336,7 @@ impl Objective {
     /// ```
     /// use scoretape::model::Boltzmann;
     /// use scoretape::objective::{Fittable, Objective};
-    /// let bm = Boltzmann::<f64>::new(4);
+    /// let bm = Boltzmann::<f64>::new(4).unwrap();
     /// assert!(Objective::exact().check(bm.form()).is_err());
     /// assert!(Objective::Ratio.check(bm.form()).is_ok());
     /// ```
@@ -405,7 +405,7 @@ impl Objective {
     /// use scoretape::objective::{Objective, ProjectionKind, SlicedVariant};
     /// use scoretape::random::seeded;
     /// let ssm = Objective::Sliced { kind: ProjectionKind::Rademacher, count: 2, variant: SlicedVariant::Standard };
-    /// let draws = ssm.draw(&QuadraticEnergy::<f64>::new(3), 4, &mut seeded(1)).unwrap();
+    /// let draws = ssm.draw(&QuadraticEnergy::<f64>::new(3).unwrap(), 4, &mut seeded(1)).unwrap();
     /// assert_eq!(draws.projections.unwrap().shape(), &[2, 4, 3]);
     /// ```
     pub fn draw<T: Real, M: Fittable<T> + ?Sized>(
@@ -453,7 +453,7 @@ impl Objective {
     /// use scoretape::model::{Model, QuadraticEnergy};
     /// use scoretape::objective::{Draws, Objective};
     /// use scoretape::{Tape, Tensor};
-    /// let model = QuadraticEnergy::<f64>::new(2); // E = ½‖x‖²: ℓ = -2 + ½‖x‖²
+    /// let model = QuadraticEnergy::<f64>::new(2).unwrap(); // E = ½‖x‖²: ℓ = -2 + ½‖x‖²
     /// let tape = Tape::new();
     /// let params = model.params().record(&tape);
     /// let x = Tensor::from_rows(&[vec![1.0, 1.0]]).unwrap();

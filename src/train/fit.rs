@@ -256,7 +256,7 @@ where
 /// use scoretape::train::{fit_model, Budget, FitConfig};
 /// // Data ~ N(3, 1): exact score matching of a Gaussian energy finds μ ≈ 3.
 /// let data = normal_tensor::<f64, _>(&[400, 1], &mut seeded(0)).map(|v| v + 3.0);
-/// let mut model = QuadraticEnergy::new(1);
+/// let mut model = QuadraticEnergy::new(1).unwrap();
 /// let config = FitConfig { batch_size: 100, budget: Budget::Steps(500), ..FitConfig::default() };
 /// fit_model(&mut model, &Objective::exact(), &mut Adam::new(0.05), &data, &config, |_| ControlFlow::Continue(()))
 ///     .unwrap();
@@ -307,9 +307,9 @@ where
 /// let config = |n| FitConfig { batch_size: 16, budget: Budget::Steps(n), ..FitConfig::default() };
 /// let dsm = Objective::denoising(0.5);
 /// let go = |_| ControlFlow::Continue(());
-/// let mut straight = QuadraticEnergy::new(2);
+/// let mut straight = QuadraticEnergy::new(2).unwrap();
 /// fit_model(&mut straight, &dsm, &mut Adam::new(0.01), &data, &config(8), go).unwrap();
-/// let mut halves = QuadraticEnergy::new(2);
+/// let mut halves = QuadraticEnergy::new(2).unwrap();
 /// let half = fit_model(&mut halves, &dsm, &mut Adam::new(0.01), &data, &config(4), go).unwrap();
 /// resume_model(&mut halves, &dsm, &mut Adam::new(0.01), &data, &config(8), half.state, go).unwrap();
 /// assert_eq!(straight, halves);
