@@ -358,7 +358,25 @@ fn pseudo_log_likelihood_matches_hand_enumeration() {
         .fold(0.0, f64::max);
     assert!(direct < 1e-12);
 
+    // The library's log-likelihood of a model on bits is exact by enumeration.
+    let report = log_likelihood(
+        &model as &dyn Energy<f64>,
+        &data,
+        None,
+        &AisConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(report.method, LogZMethod::Enumeration);
+    assert!((report.log_z - log_z).abs() < 1e-12);
+    let exact_ll = rows.iter().map(|&s| p.data()[s].ln()).sum::<f64>() / n;
+    assert!(
+        (report.value - exact_ll).abs() < 1e-12,
+        "{report:?} vs {exact_ll}"
+    );
+    assert!(log_partition(&model, &data, Some(LogZMethod::Ais), &AisConfig::default()).is_err());
+
     let not_bits = Tensor::from_rows(&[vec![0.0, 1.0, 0.5, 1.0]]).unwrap();
+    assert!(log_likelihood(&model, &not_bits, None, &AisConfig::default()).is_err());
     assert!(matches!(
         pseudo_log_likelihood(energy_fn(&model), &not_bits),
         Err(Error::InvalidData(_))

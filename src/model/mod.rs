@@ -286,7 +286,7 @@ pub trait Energy<T: Real>: Model<T> {
     /// ```
     /// use scoretape::model::{Activation, Energy, MlpEnergy, QuadraticEnergy};
     /// // N(0, I) in 2-D: Z = 2π.
-    /// let gaussian = QuadraticEnergy::<f64>::new(2);
+    /// let gaussian = QuadraticEnergy::<f64>::new(2).unwrap();
     /// let log_z = gaussian.closed_form_log_partition().unwrap();
     /// assert!((log_z - (2.0 * std::f64::consts::PI).ln()).abs() < 1e-12);
     /// let mlp = MlpEnergy::<f64>::new(2, &[4], Activation::Tanh, 0).unwrap();

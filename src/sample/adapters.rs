@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 /// use scoretape::model::{Energy, QuadraticEnergy};
 /// use scoretape::sample::energy_fn;
 /// use scoretape::Tensor;
-/// let model: Box<dyn Energy<f64>> = Box::new(QuadraticEnergy::new(1));
+/// let model: Box<dyn Energy<f64>> = Box::new(QuadraticEnergy::new(1).unwrap());
 /// let e = energy_fn(model.as_ref())(&Tensor::from_rows(&[vec![2.0]]).unwrap()).unwrap();
 /// assert!((e.item() - 2.0).abs() < 1e-12);
 /// ```

@@ -10,7 +10,7 @@ use super::likelihood::{
 };
 use super::{energy_fn, energy_score_fn};
 use crate::error::Error;
-use crate::model::Energy;
+use crate::model::{Boltzmann, Energy, Support, MAX_ENUMERATED_DIM};
 use crate::real::Real;
 use crate::tensor::Tensor;
 use alloc::format;
@@ -171,22 +171,24 @@ where
     })
 }
 
-/// log Z of an energy model on ℝ^d by `method`, or with `None` the most exact
-/// one available: the closed form if the model has one, else the grid when
-/// `d = 2`, else AIS with `ais`. The rows of `data` shape the grid's box or the
+/// log Z of an energy model by `method`, or with `None` the most exact one
+/// available: for a model on bits ([`Support::Binary`]) the sum over all 2^d
+/// states (d ≤ 20); on ℝ^d the closed form if the model has one, else the grid
+/// when `d = 2`, else AIS with `ais`. The rows of `data` shape the grid's box or the
 /// AIS base (the held-out data itself will do).
 ///
 /// # Errors
 ///
 /// [`Error::InvalidData`] if the method asked for does not apply (no closed
-/// form; a grid when `d ≠ 2`; enumeration, which is for models on bits);
+/// form; a grid when `d ≠ 2`; enumeration on ℝ^d, or anything else on bits),
+/// or a model on more than 20 bits;
 /// otherwise those of [`log_partition_grid_auto`] or [`log_partition_ais`].
 ///
 /// ```
 /// use scoretape::model::QuadraticEnergy;
 /// use scoretape::sample::{log_partition, AisConfig, LogZMethod};
 /// use scoretape::Tensor;
-/// let model = QuadraticEnergy::<f64>::new(3);
+/// let model = QuadraticEnergy::<f64>::new(3).unwrap();
 /// let data = Tensor::from_rows(&[vec![0.0, 1.0, 0.0], vec![1.0, 0.0, 2.0]]).unwrap();
 /// let z = log_partition(&model, &data, None, &AisConfig::default()).unwrap();
 /// assert_eq!(z.method, LogZMethod::ClosedForm);
@@ -202,6 +204,18 @@ where
     T: Real,
     M: Energy<T> + ?Sized,
 {
+    if model.support() == Support::Binary {
+        return match method {
+            None | Some(LogZMethod::Enumeration) => {
+                log_partition_by_enumeration(energy_fn(model), model.dim())
+            }
+            Some(other) => Err(Error::InvalidData(format!(
+                "the model is a distribution on bits: its log Z is a sum over {{0, 1}}^d, \
+                 by enumeration, not by {}",
+                other.name()
+            ))),
+        };
+    }
     let closed_form = model.closed_form_log_partition();
     let method = method.unwrap_or(match (closed_form, model.dim()) {
         (Some(_), _) => LogZMethod::ClosedForm,
@@ -213,9 +227,7 @@ where
             .map(|value| LogPartition::exact(value, method))
             .ok_or_else(|| Error::InvalidData("this model has no closed-form log Z".into())),
         LogZMethod::Enumeration => Err(Error::InvalidData(
-            "log Z by enumeration is for models on bits (Boltzmann::log_partition); \
-             this function integrates over ℝ^d"
-                .into(),
+            "log Z by enumeration is for models on bits; this model is continuous".into(),
         )),
         LogZMethod::Grid => log_partition_grid_auto(energy_fn(model), data),
         LogZMethod::Ais => Ok(log_partition_ais(energy_score_fn(model), data, ais)?.into()),
@@ -236,7 +248,7 @@ where
 /// use scoretape::model::{Energy, QuadraticEnergy};
 /// use scoretape::sample::{log_likelihood, AisConfig, LogZMethod};
 /// use scoretape::Tensor;
-/// let model = QuadraticEnergy::<f64>::new(1); // N(0, 1)
+/// let model = QuadraticEnergy::<f64>::new(1).unwrap(); // N(0, 1)
 /// let data = Tensor::from_rows(&[vec![0.0], vec![2.0]]).unwrap();
 /// let r = log_likelihood(&model as &dyn Energy<f64>, &data, None, &AisConfig::default()).unwrap();
 /// assert_eq!(r.method, LogZMethod::ClosedForm);
@@ -260,8 +272,44 @@ where
             model.dim()
         )));
     }
+    if model.support() == Support::Binary && data.data().iter().any(|v| !is_bit(*v)) {
+        return Err(Error::InvalidData(
+            "the model is a distribution on bits, but the data holds values other than 0 and 1"
+                .into(),
+        ));
+    }
     let log_z = log_partition(model, data, method, ais)?;
     log_likelihood_with(energy_fn(model), data, &log_z)
+}
+
+/// log Z = log Σ_{x ∈ {0,1}^d} exp(-E(x)) of a model on bits, exactly, over
+/// every state of [`Boltzmann::all_states`](crate::model::Boltzmann::all_states)
+/// in chunks.
+fn log_partition_by_enumeration<T: Real, E>(mut energy: E, d: usize) -> Result<LogPartition, Error>
+where
+    E: FnMut(&Tensor<T>) -> Result<Tensor<T>, Error>,
+{
+    if d > MAX_ENUMERATED_DIM {
+        return Err(Error::InvalidData(format!(
+            "log Z of a model on {d} bits cannot be enumerated (at most {MAX_ENUMERATED_DIM}); \
+             use the pseudo-log-likelihood"
+        )));
+    }
+    let states = Boltzmann::<T>::all_states(d)?;
+    let count = states.shape()[0];
+    let mut log_terms = Vec::with_capacity(count);
+    let mut start = 0;
+    while start < count {
+        let end = (start + 4096).min(count);
+        let energies = energies_of(&mut energy, states.slice_axis(0, start, end), end - start)?;
+        log_terms.extend(energies.into_iter().map(|e| -e));
+        start = end;
+    }
+    let value = log_sum_exp(&log_terms);
+    if !value.is_finite() {
+        return Err(Error::Numerical(format!("log Z by enumeration is {value}")));
+    }
+    Ok(LogPartition::exact(value, LogZMethod::Enumeration))
 }
 
 /// Points per axis of the first grid of [`log_partition_grid_auto`].
@@ -461,11 +509,7 @@ where
     E: FnMut(&Tensor<T>) -> Result<Tensor<T>, Error>,
 {
     let (n, d) = check_batch(data, "the data")?;
-    if let Some(v) = data
-        .data()
-        .iter()
-        .find(|v| !(v.as_f64() == 0.0 || v.as_f64() == 1.0))
-    {
+    if let Some(v) = data.data().iter().find(|v| !is_bit(**v)) {
         return Err(Error::InvalidData(format!(
             "the pseudo-log-likelihood needs bits (0 or 1), but the data holds {}",
             v.as_f64()
@@ -511,4 +555,9 @@ where
 /// log σ(t) = -softplus(-t) = -(max(-t, 0) + log(1 + e^{-|t|})), stably.
 fn log_sigmoid(t: f64) -> f64 {
     -(Float::max(-t, 0.0) + Float::ln_1p(Float::exp(-Float::abs(t))))
+}
+
+/// Whether `v` is 0 or 1.
+fn is_bit<T: Real>(v: T) -> bool {
+    v.as_f64() == 0.0 || v.as_f64() == 1.0
 }
