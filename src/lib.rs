@@ -23,17 +23,20 @@
 //! assert!((hv.to_vec()[0] - (6.0 - 1f64.sin())).abs() < 1e-15);
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 extern crate alloc;
 
 pub mod check;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod data;
 pub mod error;
 pub mod exec;
 #[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
 pub mod io;
 pub mod model;
 pub mod objective;
@@ -47,6 +50,11 @@ pub mod train;
 pub mod workloads;
 
 pub use error::Error;
+/// The `rand` crate the generators here implement (version 0.10): use its
+/// traits (`scoretape::rand::{Rng, RngExt, SeedableRng}`) to draw from a
+/// [`random::Rng64`] without adding a second, mismatched `rand` to your
+/// dependencies.
+pub use rand;
 pub use real::Real;
 pub use tape::{
     batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,

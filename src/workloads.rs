@@ -720,10 +720,10 @@ impl Prepared {
             crate::exec::map_row_blocks(self.dims.batch, self.evaluator.threads(), &|rows| {
                 let tape = Tape::new();
                 let params = model.params().record(&tape);
-                let x = tape.input(x.slice_axis(0, rows.start, rows.end));
+                let x = tape.input(x.slice(0, rows.start, rows.end));
                 let v = random
                     .as_ref()
-                    .map(|r| tape.constant(r.slice_axis(0, rows.start, rows.end)));
+                    .map(|r| tape.constant(r.slice(0, rows.start, rows.end)));
                 engine_block(workload, model, &params, x, v)
             });
         let blocks = blocks.into_iter().collect::<Result<Vec<_>, Error>>()?;
@@ -801,7 +801,7 @@ mod tests {
             for k in 0..3u64 {
                 let out = bench.outputs().unwrap();
                 let start = k as usize * 128;
-                let batch = data.slice_axis(0, start, start + 128);
+                let batch = data.slice(0, start, start + 128);
                 let settings = StepSettings {
                     lr: TRAIN_LR,
                     clip: None,

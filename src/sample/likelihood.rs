@@ -279,7 +279,7 @@ where
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
-        let energies = energies_of(&mut energy, data.slice_axis(0, start, end), end - start)?;
+        let energies = energies_of(&mut energy, data.slice(0, start, end), end - start)?;
         log_p.extend(energies.into_iter().map(|e| -e - log_z.value));
         start = end;
     }

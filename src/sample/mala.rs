@@ -7,7 +7,7 @@ use crate::real::Real;
 use crate::tensor::Tensor;
 use alloc::format;
 use num_traits::Float;
-use rand::Rng;
+use rand::RngExt;
 
 /// The result of [`mala`].
 #[derive(Clone, Debug, PartialEq)]
@@ -92,7 +92,7 @@ where
             }
             // Drawn for every chain, accepted or not, so the random stream does
             // not depend on the outcomes.
-            let u: f64 = rng.gen();
+            let u: f64 = rng.random();
             if !usable {
                 continue;
             }

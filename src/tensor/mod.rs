@@ -4,8 +4,10 @@
 //! A [`Tensor`] is a shape plus a contiguous `Vec` of elements in row-major
 //! order. A shape of `[]` is a scalar (one element).
 
+mod display;
 mod elementwise;
 mod linalg;
+mod operators;
 mod pool;
 mod reduce;
 mod structural;
@@ -13,6 +15,7 @@ mod structural;
 pub use elementwise::broadcast_shapes;
 pub(crate) use pool::give as recycle_buffer;
 pub use pool::release_pooled_memory;
+pub(crate) use structural::split_at_axis;
 
 use crate::error::Error;
 use crate::real::Real;

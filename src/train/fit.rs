@@ -666,7 +666,7 @@ fn validation_loss<T: Real, S: Steps<T>>(
     let mut start = 0;
     while start < n {
         let end = (start + config.batch_size).min(n);
-        let chunk = validation.slice_axis(0, start, end);
+        let chunk = validation.slice(0, start, end);
         total += steps.loss(&chunk, &mut rng)?.as_f64() * (end - start) as f64;
         start = end;
     }

@@ -14,6 +14,7 @@
 mod arithmetic;
 mod elementwise;
 mod linalg;
+mod select;
 mod shape;
 
 pub use arithmetic::{Add, Affine, Div, Mul, Sub};
@@ -22,6 +23,7 @@ pub use elementwise::{
     Sin, Softplus, Sqrt, Square, Tanh,
 };
 pub use linalg::{MatMul, Transpose};
+pub use select::Select;
 pub use shape::{BroadcastTo, Concat, Gather, Reshape, ScatterAdd, Slice, SumTo};
 
 use super::Var;

@@ -109,7 +109,7 @@ impl<T: Real> Primitive<T> for Slice {
         alloc::format!("slice[axis {}, {}..{}]", self.axis, self.start, self.end)
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        inputs[0].slice_axis(self.axis, self.start, self.end)
+        inputs[0].slice(self.axis, self.start, self.end)
     }
     fn vjp<'t>(
         &self,
