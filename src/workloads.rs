@@ -2,6 +2,13 @@
 //! of `docs/performance.md`), defined once here so that the criterion benches, the
 //! `scoretape bench` runner and the tests all time and check the same work.
 //!
+//! **Public, for reproducing the benchmarks; not part of the modelling API.**
+//! It stays public (rather than internal) because the benches, the
+//! `scoretape bench` command and the peer comparisons in
+//! docs/performance.md must all run exactly these definitions, and a user
+//! should be able to time the same work on their machine. Its items may
+//! change whenever the benchmarks do, in any release.
+//!
 //! The model is `mlp-ebm(d, h)`, an MLP energy with two softplus hidden layers
 //! of width `h`:
 //!

@@ -42,6 +42,24 @@ use alloc::format;
 use alloc::vec::Vec;
 
 /// A first-order optimiser: updates parameters in place from their gradients.
+///
+/// # Examples
+///
+/// One step of [`Sgd`] on `f(w) = ½w²` (gradient `w`), through the trait:
+///
+/// ```
+/// use scoretape::model::Params;
+/// use scoretape::optim::{Optimizer, Sgd};
+/// use scoretape::Tensor;
+/// let mut params = Params::new();
+/// params.push("w", Tensor::scalar(2.0));
+/// let mut opt = Sgd::new(0.5, 0.0); // no momentum
+/// opt.validate().unwrap();
+/// let grads = vec![params.values()[0].clone()]; // ∇f(w) = w
+/// let lr = opt.learning_rate();
+/// opt.step(&mut params, &grads, lr).unwrap();
+/// assert_eq!(params.values()[0].item(), 1.0); // 2 - 0.5·2
+/// ```
 pub trait Optimizer<T: Real> {
     /// The base learning rate, the one a [`Schedule`] scales
     /// (`Schedule::lr(optimizer.learning_rate(), step)`).

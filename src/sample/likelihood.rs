@@ -19,6 +19,14 @@ use num_traits::Float;
 const CHUNK: usize = 4096;
 
 /// A Monte Carlo estimate with its standard error.
+///
+/// ```
+/// use scoretape::sample::Estimate;
+/// let log_z = Estimate { value: 1.84, std_error: 0.01 };
+/// // A 95% confidence interval.
+/// let (low, high) = (log_z.value - 1.96 * log_z.std_error, log_z.value + 1.96 * log_z.std_error);
+/// assert!(low < 1.84 && 1.84 < high);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Estimate {
     /// The estimate.
