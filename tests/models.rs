@@ -703,7 +703,7 @@ fn closed_form_weights_act_like_repeated_samples() {
     let repeated: Vec<f64> = counts
         .iter()
         .enumerate()
-        .flat_map(|(i, &c)| std::iter::repeat(data.data()[i]).take(c))
+        .flat_map(|(i, &c)| std::iter::repeat_n(data.data()[i], c))
         .collect();
     let repeated = Tensor::from_vec(&[repeated.len(), 1], repeated).unwrap();
     let weights = Tensor::vector(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>());

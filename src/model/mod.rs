@@ -301,10 +301,28 @@ pub trait Model<T: Real> {
         Support::Continuous
     }
     /// The input dimension `d` (samples are rows of a `B×d` batch).
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// assert_eq!(QuadraticEnergy::<f64>::new(3).dim(), 3);
+    /// ```
     fn dim(&self) -> usize;
     /// The parameters.
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// assert_eq!(QuadraticEnergy::<f64>::new(3).params().count(), 3 + 9);
+    /// ```
     fn params(&self) -> &Params<T>;
     /// The parameters, mutably.
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// use scoretape::Tensor;
+    /// let mut model = QuadraticEnergy::<f64>::new(2);
+    /// model.params_mut().values_mut()[0] = Tensor::vector(&[1.0, 2.0]); // the mean
+    /// assert_eq!(model.mean().data(), &[1.0, 2.0]);
+    /// ```
     fn params_mut(&mut self) -> &mut Params<T>;
 }
 
@@ -351,6 +369,16 @@ pub trait Energy<T: Real>: Model<T> {
     /// the data's, returned by the objectives, `grad` and `train::fit`)
     /// rather than a panic, and panics with a message naming itself if
     /// `params` are not its recorded parameters.
+    ///
+    /// ```
+    /// use scoretape::model::{Energy, Model, QuadraticEnergy};
+    /// use scoretape::{Tape, Tensor};
+    /// let model = QuadraticEnergy::<f64>::new(2);
+    /// let tape = Tape::new();
+    /// let p = model.params().record(&tape);
+    /// let x = tape.input(Tensor::zeros(&[5, 2]));
+    /// assert_eq!(model.energy(&p, x).shape(), vec![5]);
+    /// ```
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T>;
 
     /// `log Z = log ∫ exp(-E(x)) dx` over `ℝ^d` in closed form, for a model
@@ -407,6 +435,16 @@ pub trait Energy<T: Real>: Model<T> {
 /// ```
 pub trait Score<T: Real>: Model<T> {
     /// The scores, shape `[B, d]`.
+    ///
+    /// ```
+    /// use scoretape::model::{Activation, MlpScore, Model, Score};
+    /// use scoretape::{Tape, Tensor};
+    /// let model = MlpScore::<f64>::new(2, &[8], Activation::Tanh, false, 0).unwrap();
+    /// let tape = Tape::new();
+    /// let p = model.params().record(&tape);
+    /// let x = tape.input(Tensor::zeros(&[5, 2]));
+    /// assert_eq!(model.score(&p, x, None).shape(), vec![5, 2]);
+    /// ```
     fn score<'t>(
         &self,
         params: &[Var<'t, T>],

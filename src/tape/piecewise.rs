@@ -111,7 +111,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// ```
     pub fn relu(self) -> Var<'t, T> {
         // NaN counts as positive, so it propagates instead of becoming 0.
-        let positive = self.flags(|v| !(v <= T::zero()));
+        let positive = self.flags(|v| v > T::zero() || v.is_nan());
         let zeros = self.tape().constant(Tensor::zeros(&self.shape()));
         Var::select(&positive, self, zeros)
     }
@@ -135,7 +135,7 @@ impl<'t, T: Real> Var<'t, T> {
     pub fn clamp(self, low: T, high: T) -> Var<'t, T> {
         assert!(low <= high, "clamp: bounds {low:?} > {high:?} (or NaN)");
         // NaN counts as inside, so it propagates.
-        let inside = self.flags(|v| !(v < low || v > high));
+        let inside = self.flags(|v| v.is_nan() || (low <= v && v <= high));
         let clamped = self.value().map(|v| if v < low { low } else { high });
         Var::select(&inside, self, self.tape().constant(clamped))
     }

@@ -353,10 +353,6 @@ pub fn jvp<'t, T: Real>(
 ///
 /// [`Error::Shape`] if `v` is not shaped like `x`, and the errors of [`grad`].
 ///
-/// # Panics
-///
-/// If `v` is a `Var` of another tape.
-///
 /// # Examples
 ///
 /// `v` is a `Var` or a plain [`Tensor`] (see [`IntoVar`]):
