@@ -749,7 +749,7 @@ fn compare(
             continue;
         }
         let excess = error / Float::max(allowance, f64::MIN_POSITIVE);
-        if worst.as_ref().map_or(true, |(w, _)| excess > *w) {
+        if worst.as_ref().is_none_or(|(w, _)| excess > *w) {
             let failure = CheckFailure::Mismatch {
                 check,
                 element,

@@ -25,7 +25,7 @@ use core::f64::consts::{FRAC_PI_4, PI, TAU};
 use core::fmt;
 use core::str::FromStr;
 use num_traits::Float;
-use rand::Rng;
+use rand::RngExt;
 
 /// A toy data set, by name.
 ///
@@ -169,9 +169,9 @@ fn points<T: Real>(n: usize, mut point: impl FnMut() -> [f64; 2]) -> Tensor<T> {
 /// ```
 pub fn two_moons<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
     points(n, || {
-        let t = PI * rng.gen::<f64>();
+        let t = PI * rng.random::<f64>();
         let (c, s) = (Float::cos(t), Float::sin(t));
-        let [x, y] = if rng.gen::<bool>() {
+        let [x, y] = if rng.random::<bool>() {
             [c, s]
         } else {
             [1.0 - c, 0.5 - s]
@@ -194,7 +194,7 @@ pub fn two_moons<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
 /// ```
 pub fn eight_gaussians<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
     points(n, || {
-        let angle = FRAC_PI_4 * rng.gen_range(0..8) as f64;
+        let angle = FRAC_PI_4 * rng.random_range(0..8) as f64;
         [
             2.0 * Float::cos(angle) + 0.2 * standard_normal(rng),
             2.0 * Float::sin(angle) + 0.2 * standard_normal(rng),
@@ -212,8 +212,8 @@ pub fn eight_gaussians<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
 /// ```
 pub fn rings<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
     points(n, || {
-        let radius = rng.gen_range(1..=3) as f64 + 0.08 * standard_normal(rng);
-        let angle = TAU * rng.gen::<f64>();
+        let radius = rng.random_range(1..=3) as f64 + 0.08 * standard_normal(rng);
+        let angle = TAU * rng.random::<f64>();
         [radius * Float::cos(angle), radius * Float::sin(angle)]
     })
 }
@@ -229,7 +229,7 @@ pub fn rings<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
 /// ```
 pub fn swiss_roll<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
     points(n, || {
-        let t = PI * (1.5 + 3.0 * rng.gen::<f64>());
+        let t = PI * (1.5 + 3.0 * rng.random::<f64>());
         [
             t * Float::cos(t) / 5.0 + 0.05 * standard_normal(rng),
             t * Float::sin(t) / 5.0 + 0.05 * standard_normal(rng),
@@ -251,13 +251,13 @@ pub fn swiss_roll<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
 /// ```
 pub fn checkerboard<T: Real>(n: usize, rng: &mut Rng64) -> Tensor<T> {
     points(n, || {
-        let column = rng.gen_range(-2i64..2);
+        let column = rng.random_range(-2i64..2);
         // Of the two rows of this parity in [-2, 2), pick one: j ∈ {-2, 0} or {-1, 1}.
         let parity = column.rem_euclid(2);
-        let row = parity - 2 + 2 * rng.gen_range(0i64..2);
+        let row = parity - 2 + 2 * rng.random_range(0i64..2);
         [
-            column as f64 + rng.gen::<f64>(),
-            row as f64 + rng.gen::<f64>(),
+            column as f64 + rng.random::<f64>(),
+            row as f64 + rng.random::<f64>(),
         ]
     })
 }
@@ -290,8 +290,8 @@ pub fn bars_and_stripes<T: Real>(
     }
     let mut data = Vec::with_capacity(n * side * side);
     for _ in 0..n {
-        let stripes = rng.gen::<bool>();
-        let lines: Vec<bool> = (0..side).map(|_| rng.gen::<bool>()).collect();
+        let stripes = rng.random::<bool>();
+        let lines: Vec<bool> = (0..side).map(|_| rng.random::<bool>()).collect();
         for row in 0..side {
             for column in 0..side {
                 let on = if stripes { lines[row] } else { lines[column] };

@@ -5,11 +5,31 @@
 //! order — and, on it, the score-matching family of objectives for fitting
 //! unnormalised densities `p(x) ∝ exp(-E(x))`.
 //!
-//! The layers, each using only those before it:
-//! - [`tensor`]: dense row-major tensors and their kernels;
+//! The modules, each using only those before it:
+//! - [`real`]: the scalar trait [`Real`] (`f32`, `f64`) and its vectorised kernels;
+//! - [`tensor`]: dense row-major tensors ([`Tensor`]) and their kernels;
+//! - [`random`], [`data`]: seeded randomness (re-exporting [`rand`]) and toy data sets;
 //! - [`tape`]: the engine — [`Tape`], [`Var`], the primitives and the
 //!   transformations [`grad`], [`vjp`], [`jvp`], [`hvp`], [`hessian`],
-//!   [`jacobian`], [`hessian_trace`].
+//!   [`jacobian`], [`hessian_trace`];
+//! - [`check`]: derivative checking against finite differences;
+//! - [`model`]: parameters ([`model::Params`]), the [`model::Energy`] and
+//!   [`model::Score`] traits, and the models (MLP, quadratic, exponential
+//!   family, Boltzmann machine);
+//! - [`objective`]: the score-matching losses — exact, sliced, denoising,
+//!   ratio matching — and the Fisher divergence;
+//! - [`optim`]: SGD, Adam, gradient clipping and learning-rate schedules;
+//! - [`train`]: the fitting loop [`train::fit`] with validation, early
+//!   stopping and resumption;
+//! - [`sample`]: Langevin, MALA and annealed Langevin sampling, and
+//!   log-partition and held-out likelihood estimates;
+//! - `parallel` (feature `std`): batch-parallel work on several cores;
+//! - [`workloads`]: the benchmark workloads;
+//! - [`error`]: the crate's [`Error`].
+//!
+//! Optional features add: `io` (JSON model files and CSV data), `cli` (the
+//! `scoretape` program), `ndarray` and `nalgebra` (conversions in `interop`),
+//! `serde` (`Serialize`/`Deserialize` for [`Tensor`] and [`model::Params`]).
 //!
 //! ```
 //! use scoretape::{grad, hvp, Tape, Tensor};
@@ -23,17 +43,23 @@
 //! assert!((hv.to_vec()[0] - (6.0 - 1f64.sin())).abs() < 1e-15);
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 extern crate alloc;
 
 pub mod check;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod data;
 pub mod error;
 pub mod exec;
+#[cfg(any(feature = "ndarray", feature = "nalgebra"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "ndarray", feature = "nalgebra"))))]
+pub mod interop;
 #[cfg(feature = "io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "io")))]
 pub mod io;
 pub mod model;
 pub mod objective;
@@ -47,6 +73,11 @@ pub mod train;
 pub mod workloads;
 
 pub use error::Error;
+/// The `rand` crate the generators here implement (version 0.10): use its
+/// traits (`scoretape::rand::{Rng, RngExt, SeedableRng}`) to draw from a
+/// [`random::Rng64`] without adding a second, mismatched `rand` to your
+/// dependencies.
+pub use rand;
 pub use real::Real;
 pub use tape::{
     batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,

@@ -1,12 +1,26 @@
 //! Seeded randomness: every random draw in the crate comes from a ChaCha
 //! generator, so the same seed gives bit-identical numbers on every machine.
+//!
+//! The generators implement the traits of `rand` 0.10, re-exported as
+//! [`crate::rand`]: with `use scoretape::rand::RngExt;` a [`Rng64`] has
+//! `random`, `random_range` and `random_bool`, and any `rand` 0.10 generator
+//! can be passed to the functions here.
 
 use crate::real::Real;
 use crate::tensor::Tensor;
 use num_traits::Float;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 
-/// The crate's generator: ChaCha with 20 rounds, portable and reproducible.
+/// The crate's generator: ChaCha with 20 rounds, portable and reproducible
+/// (`rand_chacha` 0.10's `ChaCha20Rng`, implementing `rand` 0.10's `Rng` and
+/// `SeedableRng`, re-exported as [`crate::rand`]).
+///
+/// ```
+/// use scoretape::rand::RngExt;
+/// let mut rng = scoretape::random::seeded(3);
+/// let roll: u32 = rng.random_range(1..=6);
+/// assert!((1..=6).contains(&roll));
+/// ```
 pub type Rng64 = rand_chacha::ChaCha20Rng;
 
 /// A generator seeded from a `u64`.
@@ -31,8 +45,8 @@ pub fn seeded(seed: u64) -> Rng64 {
 /// ```
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     // u1 in (0, 1] so that ln(u1) is finite.
-    let u1 = 1.0 - rng.gen::<f64>();
-    let u2 = rng.gen::<f64>();
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
     Float::sqrt(-2.0 * Float::ln(u1)) * Float::cos(core::f64::consts::TAU * u2)
 }
 
@@ -47,6 +61,33 @@ pub fn normal_tensor<T: Real, R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> 
     Tensor::from_fn(shape, |_| T::cast(standard_normal(rng)))
 }
 
+/// A tensor of independent draws from the uniform distribution on
+/// `[low, high)`: `low + (high - low)·u` with `u` uniform on `[0, 1)` (53
+/// random bits).
+///
+/// # Panics
+///
+/// If `low > high` or either bound is not finite.
+///
+/// ```
+/// use scoretape::random::{seeded, uniform_tensor};
+/// let t = uniform_tensor::<f64, _>(&[1000], -1.0, 3.0, &mut seeded(0));
+/// assert!(t.iter().all(|&v| (-1.0..3.0).contains(&v)));
+/// assert!((t.mean() - 1.0).abs() < 0.1); // the mean of U[-1, 3) is 1
+/// ```
+pub fn uniform_tensor<T: Real, R: Rng + ?Sized>(
+    shape: &[usize],
+    low: f64,
+    high: f64,
+    rng: &mut R,
+) -> Tensor<T> {
+    assert!(
+        low.is_finite() && high.is_finite() && low <= high,
+        "uniform_tensor: bounds [{low}, {high}) are not a finite interval"
+    );
+    Tensor::from_fn(shape, |_| T::cast(low + (high - low) * rng.random::<f64>()))
+}
+
 /// A tensor of independent signs ±1, each with probability ½ (Rademacher).
 ///
 /// ```
@@ -56,7 +97,7 @@ pub fn normal_tensor<T: Real, R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> 
 /// ```
 pub fn rademacher_tensor<T: Real, R: Rng + ?Sized>(shape: &[usize], rng: &mut R) -> Tensor<T> {
     Tensor::from_fn(shape, |_| {
-        if rng.gen::<bool>() {
+        if rng.random::<bool>() {
             T::one()
         } else {
             -T::one()
@@ -64,12 +105,16 @@ pub fn rademacher_tensor<T: Real, R: Rng + ?Sized>(shape: &[usize], rng: &mut R)
     })
 }
 
-/// A tensor of independent bits (0 or 1), each 1 with probability `p`.
+/// A tensor of independent bits (0 or 1), each 1 with probability `p`
+/// (Bernoulli(p)): `u < p` with `u` uniform on `[0, 1)`, so `p ≤ 0` gives all
+/// zeros and `p ≥ 1` all ones.
 ///
 /// ```
 /// use scoretape::random::{bernoulli_tensor, seeded};
 /// let t = bernoulli_tensor::<f64, _>(&[10], 0.5, &mut seeded(0));
 /// assert!(t.data().iter().all(|&v| v == 0.0 || v == 1.0));
+/// let many = bernoulli_tensor::<f64, _>(&[10_000], 0.3, &mut seeded(1));
+/// assert!((many.mean() - 0.3).abs() < 0.02);
 /// ```
 pub fn bernoulli_tensor<T: Real, R: Rng + ?Sized>(
     shape: &[usize],
@@ -77,7 +122,7 @@ pub fn bernoulli_tensor<T: Real, R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Tensor<T> {
     Tensor::from_fn(shape, |_| {
-        if rng.gen::<f64>() < p {
+        if rng.random::<f64>() < p {
             T::one()
         } else {
             T::zero()

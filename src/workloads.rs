@@ -2,6 +2,13 @@
 //! of `docs/performance.md`), defined once here so that the criterion benches, the
 //! `scoretape bench` runner and the tests all time and check the same work.
 //!
+//! **Public, for reproducing the benchmarks; not part of the modelling API.**
+//! It stays public (rather than internal) because the benches, the
+//! `scoretape bench` command and the peer comparisons in
+//! docs/performance.md must all run exactly these definitions, and a user
+//! should be able to time the same work on their machine. Its items may
+//! change whenever the benchmarks do, in any release.
+//!
 //! The model is `mlp-ebm(d, h)`, an MLP energy with two softplus hidden layers
 //! of width `h`:
 //!
@@ -720,10 +727,10 @@ impl Prepared {
             crate::exec::map_row_blocks(self.dims.batch, self.evaluator.threads(), &|rows| {
                 let tape = Tape::new();
                 let params = model.params().record(&tape);
-                let x = tape.input(x.slice_axis(0, rows.start, rows.end));
+                let x = tape.input(x.slice(0, rows.start, rows.end));
                 let v = random
                     .as_ref()
-                    .map(|r| tape.constant(r.slice_axis(0, rows.start, rows.end)));
+                    .map(|r| tape.constant(r.slice(0, rows.start, rows.end)));
                 engine_block(workload, model, &params, x, v)
             });
         let blocks = blocks.into_iter().collect::<Result<Vec<_>, Error>>()?;
@@ -801,7 +808,7 @@ mod tests {
             for k in 0..3u64 {
                 let out = bench.outputs().unwrap();
                 let start = k as usize * 128;
-                let batch = data.slice_axis(0, start, start + 128);
+                let batch = data.slice(0, start, start + 128);
                 let settings = StepSettings {
                     lr: TRAIN_LR,
                     clip: None,

@@ -128,7 +128,7 @@ fn quadratic_gradient_in_x_is_precision_times_offset() {
         1e-12,
         "E",
     );
-    let one = tape.input(x.slice_axis(0, 0, 1));
+    let one = tape.input(x.slice(0, 0, 1));
     let h = hessian(model.energy(&params, one).sum(), one)
         .unwrap()
         .value();
@@ -458,8 +458,8 @@ fn mlp_score_shapes_and_sigma_conditioning() {
     // An unconditioned network ignores σ.
     assert_eq!(scores(&plain, &x, Some(&small)), s);
     // Per-sample: sample b's score does not depend on other samples.
-    let first = scores(&plain, &x.slice_axis(0, 0, 1), None);
-    assert!(first.max_abs_diff(&s.slice_axis(0, 0, 1)) < 1e-15);
+    let first = scores(&plain, &x.slice(0, 0, 1), None);
+    assert!(first.max_abs_diff(&s.slice(0, 0, 1)) < 1e-15);
 }
 
 #[test]
@@ -703,7 +703,7 @@ fn closed_form_weights_act_like_repeated_samples() {
     let repeated: Vec<f64> = counts
         .iter()
         .enumerate()
-        .flat_map(|(i, &c)| std::iter::repeat(data.data()[i]).take(c))
+        .flat_map(|(i, &c)| std::iter::repeat_n(data.data()[i], c))
         .collect();
     let repeated = Tensor::from_vec(&[repeated.len(), 1], repeated).unwrap();
     let weights = Tensor::vector(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>());

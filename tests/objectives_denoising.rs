@@ -207,8 +207,8 @@ fn multilevel_weights_each_level_by_sigma_squared() {
     let mut expected = 0.0;
     for (b, &level) in levels.iter().enumerate() {
         let sigma = sigmas[level];
-        let xb = x.slice_axis(0, b, b + 1);
-        let eb = eps.slice_axis(0, b, b + 1);
+        let xb = x.slice(0, b, b + 1);
+        let eb = eps.slice(0, b, b + 1);
         let single = denoising_score_matching_score_model(
             &tape,
             &|x| small_score(&vars, x) / sigma,
@@ -229,7 +229,7 @@ fn multilevel_weights_each_level_by_sigma_squared() {
 /// documented, so `Random(rng)` equals `Given` with the same draws.
 #[test]
 fn multilevel_random_levels_are_uniform_and_documented() {
-    use rand::Rng;
+    use rand::RngExt;
     let sigmas = [1.0, 0.5, 0.25, 0.125];
     let n = 4000;
     let x = normal_tensor::<f64, _>(&[n, 1], &mut seeded(20));
@@ -260,7 +260,7 @@ fn multilevel_random_levels_are_uniform_and_documented() {
     }
 
     let mut rng = seeded(21);
-    let levels: Vec<usize> = (0..n).map(|_| rng.gen_range(0..sigmas.len())).collect();
+    let levels: Vec<usize> = (0..n).map(|_| rng.random_range(0..sigmas.len())).collect();
     let eps = normal_tensor::<f64, _>(&[n, 1], &mut rng);
     let given = denoising_score_matching_multilevel(
         &tape,

@@ -193,7 +193,7 @@ fn estimators_reject_bad_input() {
     assert!(matches!(
         log_partition_importance(
             energy_fn(&g.model),
-            &data.slice_axis(1, 0, 2),
+            &data.slice(1, 0, 2),
             100,
             1.5,
             &mut seeded(0)

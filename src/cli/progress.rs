@@ -40,7 +40,7 @@ impl Progress {
         if self.terminal {
             let due = self
                 .last_draw
-                .map_or(true, |t| t.elapsed() >= Duration::from_millis(100));
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
             if due {
                 self.last_draw = Some(Instant::now());
                 eprint!("\r{}\x1b[K", self.line(report));

@@ -250,7 +250,7 @@ impl Evaluator {
             for part in row_blocks(rows.len(), rows.len().div_ceil(chunk)) {
                 let share = T::cast(part.len() as f64 / rows.len() as f64);
                 let (start, end) = (rows.start + part.start, rows.start + part.end);
-                let x_part = x.slice_axis(0, start, end);
+                let x_part = x.slice(0, start, end);
                 let draws_part = draws.rows(start..end);
                 if with_grad {
                     let (v, g) =

@@ -17,6 +17,8 @@
 mod atomic;
 mod csv;
 mod model_file;
+#[cfg(feature = "serde")]
+mod serde_model;
 
 pub use atomic::write_atomic;
 pub use csv::{parse_csv, parse_table, read_csv, read_table, to_csv_string, write_csv, Table};

@@ -20,6 +20,16 @@ use num_traits::Float;
 /// A feature map written with `Var` operations: a batch `x: [B, d]` to its
 /// features `T(x): [B, k]`, row by row (row `b` of the output must depend on
 /// row `b` of the input only).
+///
+/// ```
+/// use scoretape::model::FeatureMap;
+/// use scoretape::{Tape, Tensor, Var};
+/// // T(x) = (x, x²): two features per coordinate.
+/// let features: Box<FeatureMap<f64>> = Box::new(|x: Var<'_, f64>| Var::concat(&[x, x.square()], 1));
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::from_rows(&[vec![2.0]]).unwrap());
+/// assert_eq!(features(x).to_vec(), vec![2.0, 4.0]);
+/// ```
 pub type FeatureMap<T> = dyn for<'t> Fn(Var<'t, T>) -> Var<'t, T>;
 
 /// A linear exponential family `p(x) ∝ exp(-θᵀT(x))`: the energy
@@ -218,6 +228,24 @@ impl<T: Real> Energy<T> for LinearExpFamily<T> {
 
 /// The closed-form exact-score-matching fit of a [`LinearExpFamily`], with
 /// everything needed to judge it.
+///
+/// The Gaussian family `T(x) = (x, x²/2)`, so `θ = (-μ/σ², 1/σ²)`, fitted to
+/// data with mean 1 and variance 1/4 (the fit is the moment match):
+///
+/// ```
+/// use scoretape::model::{closed_form_score_matching, LinearExpFamily};
+/// use scoretape::{Tensor, Var};
+/// let family = LinearExpFamily::new(1, 2, |x: Var<'_, f64>| {
+///     Var::concat(&[x, x.square() * 0.5], 1)
+/// })
+/// .unwrap();
+/// let data = Tensor::from_rows(&[vec![0.5], vec![1.5], vec![0.5], vec![1.5]]).unwrap();
+/// let fit = closed_form_score_matching(&family, &data, None).unwrap();
+/// let theta = fit.theta.data();
+/// assert!((theta[1] - 4.0).abs() < 1e-9); // 1/σ²
+/// assert!((theta[0] + 4.0).abs() < 1e-9); // -μ/σ²
+/// assert_eq!(fit.standard_errors.shape(), &[2]);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClosedFormFit<T> {
     /// The minimiser `θ̂ = A⁻¹b`, shape `[k]`.

@@ -41,6 +41,8 @@ pub mod linalg;
 mod mlp;
 mod mlp_score;
 mod quadratic;
+#[cfg(feature = "serde")]
+mod serialize;
 
 pub use boltzmann::{Boltzmann, MAX_ENUMERATED_DIM};
 pub use exp_family::{closed_form_score_matching, ClosedFormFit, FeatureMap, LinearExpFamily};
@@ -66,7 +68,21 @@ use alloc::vec::Vec;
 /// assert_eq!(p.get("bias").unwrap().data(), &[0.0, 1.0]);
 /// assert_eq!(p.count(), 2);
 /// ```
+///
+/// With the feature `serde`, parameters serialise as `{"names": [...],
+/// "values": [...]}` in their order; deserialising checks the pairing.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        try_from = "serialize::ParamsFields<T>",
+        bound(
+            serialize = "T: serde::Serialize",
+            deserialize = "T: Real + serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct Params<T> {
     names: Vec<String>,
     values: Vec<Tensor<T>>,
@@ -252,6 +268,31 @@ pub enum Support {
 }
 
 /// A model with parameters on inputs of a fixed dimension.
+///
+/// # Examples
+///
+/// Every model of the crate is one; a custom model says its dimension and
+/// hands out its [`Params`]:
+///
+/// ```
+/// use scoretape::model::{Model, Params, QuadraticEnergy};
+/// use scoretape::Tensor;
+/// let gaussian = QuadraticEnergy::<f64>::new(3);
+/// assert_eq!(gaussian.dim(), 3);
+/// assert_eq!(gaussian.params().names(), &["mean", "cholesky"]);
+///
+/// struct Shift { params: Params<f64> }
+/// impl Model<f64> for Shift {
+///     fn dim(&self) -> usize { 2 }
+///     fn params(&self) -> &Params<f64> { &self.params }
+///     fn params_mut(&mut self) -> &mut Params<f64> { &mut self.params }
+/// }
+/// let mut params = Params::new();
+/// params.push("shift", Tensor::zeros(&[2]));
+/// let mut model = Shift { params };
+/// model.params_mut().values_mut()[0] = Tensor::vector(&[1.0, -1.0]);
+/// assert_eq!(model.params().get("shift").unwrap().data(), &[1.0, -1.0]);
+/// ```
 pub trait Model<T: Real> {
     /// The set the model is a distribution on: [`Support::Continuous`] unless
     /// the model says otherwise, as the [`Boltzmann`] machine does. Samplers
@@ -260,14 +301,65 @@ pub trait Model<T: Real> {
         Support::Continuous
     }
     /// The input dimension `d` (samples are rows of a `B×d` batch).
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// assert_eq!(QuadraticEnergy::<f64>::new(3).dim(), 3);
+    /// ```
     fn dim(&self) -> usize;
     /// The parameters.
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// assert_eq!(QuadraticEnergy::<f64>::new(3).params().count(), 3 + 9);
+    /// ```
     fn params(&self) -> &Params<T>;
     /// The parameters, mutably.
+    ///
+    /// ```
+    /// use scoretape::model::{Model, QuadraticEnergy};
+    /// use scoretape::Tensor;
+    /// let mut model = QuadraticEnergy::<f64>::new(2);
+    /// model.params_mut().values_mut()[0] = Tensor::vector(&[1.0, 2.0]); // the mean
+    /// assert_eq!(model.mean().data(), &[1.0, 2.0]);
+    /// ```
     fn params_mut(&mut self) -> &mut Params<T>;
 }
 
 /// An energy model: a batch `x: B×d` to `B` energies, `p(x) ∝ exp(-E(x))`.
+///
+/// # Examples
+///
+/// A custom energy, `E(x) = ½‖x - μ‖²` with a learnable `μ`; its score
+/// `-∇ₓE = μ - x` comes from the tape:
+///
+/// ```
+/// use scoretape::model::{Energy, Model, Params};
+/// use scoretape::{grad, Tape, Tensor, Var};
+///
+/// struct Centred { params: Params<f64> }
+/// impl Model<f64> for Centred {
+///     fn dim(&self) -> usize { 2 }
+///     fn params(&self) -> &Params<f64> { &self.params }
+///     fn params_mut(&mut self) -> &mut Params<f64> { &mut self.params }
+/// }
+/// impl Energy<f64> for Centred {
+///     fn energy<'t>(&self, params: &[Var<'t, f64>], x: Var<'t, f64>) -> Var<'t, f64> {
+///         ((x - params[0]).square().sum_axis(1)) * 0.5 // μ broadcasts over the rows
+///     }
+/// }
+///
+/// let mut params = Params::new();
+/// params.push("mu", Tensor::vector(&[1.0, 2.0]));
+/// let model = Centred { params };
+/// let tape = Tape::new();
+/// let p = model.params().record(&tape);
+/// let x = tape.input(Tensor::from_rows(&[vec![0.0, 0.0]]).unwrap());
+/// let e = model.energy(&p, x);
+/// assert_eq!(e.to_vec(), vec![2.5]);
+/// let score = grad(e.sum(), &[x]).unwrap()[0] * -1.0;
+/// assert_eq!(score.to_vec(), vec![1.0, 2.0]);
+/// ```
 pub trait Energy<T: Real>: Model<T> {
     /// The energies `E(x_b)`, shape `[B]`, computed on the tape from `params`
     /// (the model's parameters recorded in order, see [`Params::record`]).
@@ -277,6 +369,16 @@ pub trait Energy<T: Real>: Model<T> {
     /// the data's, returned by the objectives, `grad` and `train::fit`)
     /// rather than a panic, and panics with a message naming itself if
     /// `params` are not its recorded parameters.
+    ///
+    /// ```
+    /// use scoretape::model::{Energy, Model, QuadraticEnergy};
+    /// use scoretape::{Tape, Tensor};
+    /// let model = QuadraticEnergy::<f64>::new(2);
+    /// let tape = Tape::new();
+    /// let p = model.params().record(&tape);
+    /// let x = tape.input(Tensor::zeros(&[5, 2]));
+    /// assert_eq!(model.energy(&p, x).shape(), vec![5]);
+    /// ```
     fn energy<'t>(&self, params: &[Var<'t, T>], x: Var<'t, T>) -> Var<'t, T>;
 
     /// `log Z = log ∫ exp(-E(x)) dx` over `ℝ^d` in closed form, for a model
@@ -300,8 +402,49 @@ pub trait Energy<T: Real>: Model<T> {
 /// A score model: a batch `x: B×d` to scores `s(x_b)`, shape `B×d`, not
 /// necessarily the gradient of anything. Optionally conditioned on a noise
 /// level σ (one value per sample, shape `[B, 1]`).
+///
+/// # Examples
+///
+/// A custom score model, `s(x) = a·x` with a learnable scalar `a` (the score
+/// of a Gaussian when `a = -1/σ²`), ignoring σ:
+///
+/// ```
+/// use scoretape::model::{Model, Params, Score};
+/// use scoretape::{Tape, Tensor, Var};
+///
+/// struct Linear { params: Params<f64> }
+/// impl Model<f64> for Linear {
+///     fn dim(&self) -> usize { 2 }
+///     fn params(&self) -> &Params<f64> { &self.params }
+///     fn params_mut(&mut self) -> &mut Params<f64> { &mut self.params }
+/// }
+/// impl Score<f64> for Linear {
+///     fn score<'t>(&self, params: &[Var<'t, f64>], x: Var<'t, f64>,
+///                  _sigma: Option<Var<'t, f64>>) -> Var<'t, f64> {
+///         x * params[0]
+///     }
+/// }
+///
+/// let mut params = Params::new();
+/// params.push("a", Tensor::scalar(-1.0));
+/// let model = Linear { params };
+/// let tape = Tape::new();
+/// let p = model.params().record(&tape);
+/// let x = tape.input(Tensor::from_rows(&[vec![1.0, -2.0]]).unwrap());
+/// assert_eq!(model.score(&p, x, None).to_vec(), vec![-1.0, 2.0]);
+/// ```
 pub trait Score<T: Real>: Model<T> {
     /// The scores, shape `[B, d]`.
+    ///
+    /// ```
+    /// use scoretape::model::{Activation, MlpScore, Model, Score};
+    /// use scoretape::{Tape, Tensor};
+    /// let model = MlpScore::<f64>::new(2, &[8], Activation::Tanh, false, 0).unwrap();
+    /// let tape = Tape::new();
+    /// let p = model.params().record(&tape);
+    /// let x = tape.input(Tensor::zeros(&[5, 2]));
+    /// assert_eq!(model.score(&p, x, None).shape(), vec![5, 2]);
+    /// ```
     fn score<'t>(
         &self,
         params: &[Var<'t, T>],

@@ -20,7 +20,7 @@ use crate::tape::{grad, Tape, Var};
 use crate::tensor::Tensor;
 use alloc::format;
 use alloc::vec::Vec;
-use rand::Rng;
+use rand::RngExt;
 
 /// Where the standard-normal noise `ε` (shape `[B, d]`) comes from.
 ///
@@ -232,7 +232,9 @@ pub fn denoising_score_matching_multilevel<'t, T: Real>(
     }
     let (level_of, eps) = match levels {
         NoiseLevels::Random(rng) => {
-            let level_of: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..sigmas.len())).collect();
+            let level_of: Vec<usize> = (0..batch)
+                .map(|_| rng.random_range(0..sigmas.len()))
+                .collect();
             (level_of, normal_tensor(&[batch, dim], rng))
         }
         NoiseLevels::Given { levels, noise } => {

@@ -104,9 +104,29 @@ use alloc::format;
 pub struct ObjectivesGuide;
 
 /// An energy model as the objectives take it: a batch `[B, d]` to energies `[B]`.
+///
+/// ```
+/// use scoretape::objective::EnergyFn;
+/// use scoretape::Var;
+/// fn standard_normal_energy<'t>(x: Var<'t, f64>) -> Var<'t, f64> {
+///     (x.square() * 0.5).sum_axis(1)
+/// }
+/// let energy: EnergyFn<'_, '_, f64> = &standard_normal_energy;
+/// # let _ = energy;
+/// ```
 pub type EnergyFn<'a, 't, T> = &'a dyn Fn(Var<'t, T>) -> Var<'t, T>;
 
 /// A score model as the objectives take it: a batch `[B, d]` to scores `[B, d]`.
+///
+/// ```
+/// use scoretape::objective::ScoreFn;
+/// use scoretape::Var;
+/// fn standard_normal_score<'t>(x: Var<'t, f64>) -> Var<'t, f64> {
+///     -x
+/// }
+/// let score: ScoreFn<'_, '_, f64> = &standard_normal_score;
+/// # let _ = score;
+/// ```
 pub type ScoreFn<'a, 't, T> = &'a dyn Fn(Var<'t, T>) -> Var<'t, T>;
 
 /// Checks a data batch: two-dimensional, non-empty, finite. Returns `(B, d)`.

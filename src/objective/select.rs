@@ -256,11 +256,11 @@ impl<T: Real> Draws<T> {
             projections: self
                 .projections
                 .as_ref()
-                .map(|v| v.slice_axis(1, rows.start, rows.end)),
+                .map(|v| v.slice(1, rows.start, rows.end)),
             noise: self
                 .noise
                 .as_ref()
-                .map(|e| e.slice_axis(0, rows.start, rows.end)),
+                .map(|e| e.slice(0, rows.start, rows.end)),
             levels: self.levels.as_ref().map(|l| l[rows].to_vec()),
         }
     }

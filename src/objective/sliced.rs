@@ -189,7 +189,7 @@ fn average_over_projections<'t, T: Real>(
     let tape = x.tape();
     let mut total: Option<Var<'t, T>> = None;
     for m in 0..count {
-        let v = tape.constant(projections.slice_axis(0, m, m + 1).reshape(&[batch, dim]));
+        let v = tape.constant(projections.slice(0, m, m + 1).reshape(&[batch, dim]));
         // One forward sweep over the recorded y: J v (an HVP when y = ∇E).
         let jv = jvp(&[y], &[x], &[v])?[0];
         let mut term = row_dot(v, jv) * sign;

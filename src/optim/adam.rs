@@ -157,7 +157,7 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     }
 
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), Error> {
-        if state.buffers.len() % 2 != 0 {
+        if !state.buffers.len().is_multiple_of(2) {
             return Err(Error::InvalidData(format!(
                 "an Adam state holds an even number of buffers (m and v per parameter), not {}",
                 state.buffers.len()

@@ -42,9 +42,32 @@ use alloc::format;
 use alloc::vec::Vec;
 
 /// A first-order optimiser: updates parameters in place from their gradients.
+///
+/// # Examples
+///
+/// One step of [`Sgd`] on `f(w) = ½w²` (gradient `w`), through the trait:
+///
+/// ```
+/// use scoretape::model::Params;
+/// use scoretape::optim::{Optimizer, Sgd};
+/// use scoretape::Tensor;
+/// let mut params = Params::new();
+/// params.push("w", Tensor::scalar(2.0));
+/// let mut opt = Sgd::new(0.5, 0.0); // no momentum
+/// opt.validate().unwrap();
+/// let grads = vec![params.values()[0].clone()]; // ∇f(w) = w
+/// let lr = opt.learning_rate();
+/// opt.step(&mut params, &grads, lr).unwrap();
+/// assert_eq!(params.values()[0].item(), 1.0); // 2 - 0.5·2
+/// ```
 pub trait Optimizer<T: Real> {
     /// The base learning rate, the one a [`Schedule`] scales
     /// (`Schedule::lr(optimizer.learning_rate(), step)`).
+    ///
+    /// ```
+    /// use scoretape::optim::{Optimizer, Sgd};
+    /// assert_eq!(Sgd::new(0.1f64, 0.9).learning_rate(), 0.1);
+    /// ```
     fn learning_rate(&self) -> T;
 
     /// Checks the hyperparameters (finite, in range).
@@ -52,6 +75,12 @@ pub trait Optimizer<T: Real> {
     /// # Errors
     ///
     /// [`Error::InvalidData`] naming the offending hyperparameter.
+    ///
+    /// ```
+    /// use scoretape::optim::{Optimizer, Sgd};
+    /// assert!(Sgd::new(0.1f64, 0.9).validate().is_ok());
+    /// assert!(Sgd::new(f64::NAN, 0.9).validate().is_err());
+    /// ```
     fn validate(&self) -> Result<(), Error>;
 
     /// One update of every parameter from its gradient, with learning rate `lr`
@@ -63,9 +92,25 @@ pub trait Optimizer<T: Real> {
     /// or shape (or a loaded state does not match them);
     /// [`Error::InvalidData`] if a hyperparameter or `lr` is invalid.
     /// On error nothing is changed.
+    ///
+    /// ```
+    /// use scoretape::model::Params;
+    /// use scoretape::optim::{Optimizer, Sgd};
+    /// use scoretape::Tensor;
+    /// let mut params = Params::new();
+    /// params.push("w", Tensor::scalar(1.0f64));
+    /// let mut sgd = Sgd::new(0.1, 0.0);
+    /// sgd.step(&mut params, &[Tensor::scalar(2.0)], 0.5).unwrap(); // lr 0.5 this step
+    /// assert_eq!(params.values()[0].item(), 0.0);
+    /// ```
     fn step(&mut self, params: &mut Params<T>, grads: &[Tensor<T>], lr: T) -> Result<(), Error>;
 
     /// The internal state, as plain numbers and tensors.
+    ///
+    /// ```
+    /// use scoretape::optim::{Adam, Optimizer};
+    /// assert_eq!(Adam::<f64>::new(1e-3).state().steps, 0);
+    /// ```
     fn state(&self) -> OptimizerState<T>;
 
     /// Replaces the internal state by one exported with [`Optimizer::state`]
@@ -76,6 +121,13 @@ pub trait Optimizer<T: Real> {
     /// [`Error::InvalidData`] if the state cannot belong to this kind of
     /// optimiser (wrong number of buffers). Shapes are checked against the
     /// parameters at the next [`Optimizer::step`].
+    ///
+    /// ```
+    /// use scoretape::optim::{Adam, Optimizer};
+    /// let saved = Adam::<f64>::new(1e-3).state();
+    /// let mut resumed = Adam::new(1e-3);
+    /// resumed.load_state(saved).unwrap();
+    /// ```
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<(), Error>;
 
     /// Whether every number of the internal state (momentum buffers, Adam's
@@ -168,7 +220,7 @@ fn check_shapes<T: Real>(
     if buffers.is_empty() {
         return Ok(());
     }
-    if buffers.len() % values.len().max(1) != 0 {
+    if !buffers.len().is_multiple_of(values.len().max(1)) {
         return Err(Error::Shape(format!(
             "optimiser state holds {} buffers, not a multiple of the {} parameters",
             buffers.len(),

@@ -19,6 +19,14 @@ use num_traits::Float;
 const CHUNK: usize = 4096;
 
 /// A Monte Carlo estimate with its standard error.
+///
+/// ```
+/// use scoretape::sample::Estimate;
+/// let log_z = Estimate { value: 1.84, std_error: 0.01 };
+/// // A 95% confidence interval.
+/// let (low, high) = (log_z.value - 1.96 * log_z.std_error, log_z.value + 1.96 * log_z.std_error);
+/// assert!(low < 1.84 && 1.84 < high);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Estimate {
     /// The estimate.
@@ -279,7 +287,7 @@ where
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
-        let energies = energies_of(&mut energy, data.slice_axis(0, start, end), end - start)?;
+        let energies = energies_of(&mut energy, data.slice(0, start, end), end - start)?;
         log_p.extend(energies.into_iter().map(|e| -e - log_z.value));
         start = end;
     }

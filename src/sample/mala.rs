@@ -7,9 +7,28 @@ use crate::real::Real;
 use crate::tensor::Tensor;
 use alloc::format;
 use num_traits::Float;
-use rand::Rng;
+use rand::RngExt;
 
 /// The result of [`mala`].
+///
+/// MALA on a standard normal, `E(x) = ½‖x‖²`, score `-x`:
+///
+/// ```
+/// use scoretape::random::seeded;
+/// use scoretape::sample::mala;
+/// use scoretape::Tensor;
+/// let x0 = Tensor::<f64>::zeros(&[100, 2]);
+/// let out = mala(
+///     |x: &Tensor<f64>| Ok((x.map(|v| 0.5 * v * v).sum_axis(1), -x)),
+///     x0,
+///     0.5,
+///     50,
+///     &mut seeded(0),
+/// )
+/// .unwrap();
+/// assert_eq!(out.samples.shape(), &[100, 2]);
+/// assert!(out.acceptance_rate > 0.5 && out.acceptance_rate <= 1.0);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct MalaOutput<T> {
     /// The final state of every chain, `[n, d]`.
@@ -92,7 +111,7 @@ where
             }
             // Drawn for every chain, accepted or not, so the random stream does
             // not depend on the outcomes.
-            let u: f64 = rng.gen();
+            let u: f64 = rng.random();
             if !usable {
                 continue;
             }

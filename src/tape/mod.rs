@@ -11,12 +11,15 @@
 //! part of the graph and can be differentiated again, to any order.
 
 mod accumulate;
+mod into_var;
 pub mod ops;
+mod piecewise;
 mod print;
 mod transform;
 mod var;
 
 pub use accumulate::GradAccumulator;
+pub use into_var::IntoVar;
 pub use ops::{ElementwiseFn, Primitive};
 pub use transform::{
     batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,

@@ -7,7 +7,7 @@
 //! can take again: `hvp` is `jvp` of `grad`, a third derivative is `grad` of
 //! that, and so on.
 
-use super::{NodeKind, Tape, Var};
+use super::{IntoVar, NodeKind, Tape, Var};
 use crate::error::Error;
 use crate::real::Real;
 use crate::tensor::Tensor;
@@ -355,6 +355,8 @@ pub fn jvp<'t, T: Real>(
 ///
 /// # Examples
 ///
+/// `v` is a `Var` or a plain [`Tensor`] (see [`IntoVar`]):
+///
 /// ```
 /// use scoretape::{hvp, Tape, Tensor};
 /// let tape = Tape::new();
@@ -363,7 +365,12 @@ pub fn jvp<'t, T: Real>(
 /// let v = tape.constant(Tensor::vector(&[1.0, 1.0]));
 /// assert_eq!(hvp(y, x, v).unwrap().to_vec(), vec![6.0, 12.0]);
 /// ```
-pub fn hvp<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>, v: Var<'t, T>) -> Result<Var<'t, T>, Error> {
+pub fn hvp<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+    v: impl IntoVar<'t, T>,
+) -> Result<Var<'t, T>, Error> {
+    let v = v.into_var(x.tape());
     check_shapes("direction", &[x], &[v])?;
     let g = grad(y, &[x])?[0];
     Ok(jvp(&[g], &[x], &[v])?[0])
@@ -393,8 +400,9 @@ pub fn hvp<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>, v: Var<'t, T>) -> Result<V
 pub fn hvp_reverse_over_reverse<'t, T: Real>(
     y: Var<'t, T>,
     x: Var<'t, T>,
-    v: Var<'t, T>,
+    v: impl IntoVar<'t, T>,
 ) -> Result<Var<'t, T>, Error> {
+    let v = v.into_var(x.tape());
     check_shapes("direction", &[x], &[v])?;
     let g = grad(y, &[x])?[0];
     Ok(grad((g * v).sum(), &[x])?[0])

@@ -4,15 +4,20 @@
 //! A [`Tensor`] is a shape plus a contiguous `Vec` of elements in row-major
 //! order. A shape of `[]` is a scalar (one element).
 
+mod display;
 mod elementwise;
 mod linalg;
+mod operators;
 mod pool;
 mod reduce;
+#[cfg(feature = "serde")]
+mod serialize;
 mod structural;
 
 pub use elementwise::broadcast_shapes;
 pub(crate) use pool::give as recycle_buffer;
 pub use pool::release_pooled_memory;
+pub(crate) use structural::split_at_axis;
 
 use crate::error::Error;
 use crate::real::Real;
@@ -30,7 +35,18 @@ use alloc::vec::Vec;
 /// assert_eq!(t.get(&[1, 0]), 4.0);
 /// assert_eq!(t.sum_axis(0).data(), &[5.0, 7.0, 9.0]);
 /// ```
+///
+/// With the feature `serde`, a tensor serialises as `{"shape": [...], "data":
+/// [...]}` (row-major), and deserialising checks that the data fill the shape.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        try_from = "serialize::TensorFields<T>",
+        bound(deserialize = "T: Real + serde::Deserialize<'de>")
+    )
+)]
 pub struct Tensor<T> {
     shape: Vec<usize>,
     data: Vec<T>,

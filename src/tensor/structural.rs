@@ -8,7 +8,7 @@ use super::{numel, Tensor};
 use crate::real::Real;
 
 /// `(outer, length, inner)` of `shape` around `axis`.
-fn split_at_axis(shape: &[usize], axis: usize, what: &str) -> (usize, usize, usize) {
+pub(crate) fn split_at_axis(shape: &[usize], axis: usize, what: &str) -> (usize, usize, usize) {
     assert!(
         axis < shape.len(),
         "{what}: axis {axis} out of range for shape {shape:?}"
@@ -54,7 +54,8 @@ impl<T: Real> Tensor<T> {
         out
     }
 
-    /// The elements with index `start..end` along `axis`.
+    /// The elements with index `start..end` along `axis` (the same name and
+    /// arguments as [`crate::Var::slice`]).
     ///
     /// # Panics
     ///
@@ -63,9 +64,9 @@ impl<T: Real> Tensor<T> {
     /// ```
     /// use scoretape::Tensor;
     /// let m = Tensor::from_rows(&[vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]).unwrap();
-    /// assert_eq!(m.slice_axis(1, 1, 3).data(), &[2.0, 3.0, 5.0, 6.0]);
+    /// assert_eq!(m.slice(1, 1, 3).data(), &[2.0, 3.0, 5.0, 6.0]);
     /// ```
-    pub fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Self {
+    pub fn slice(&self, axis: usize, start: usize, end: usize) -> Self {
         let (outer, len, inner) = split_at_axis(&self.shape, axis, "slice");
         assert!(
             start <= end && end <= len,
@@ -80,6 +81,18 @@ impl<T: Real> Tensor<T> {
         let mut shape = self.shape.clone();
         shape[axis] = end - start;
         Tensor { shape, data }
+    }
+
+    /// The old name of [`Tensor::slice`].
+    ///
+    /// ```
+    /// # #![allow(deprecated)]
+    /// use scoretape::Tensor;
+    /// assert_eq!(Tensor::vector(&[1.0, 2.0]).slice_axis(0, 1, 2).data(), &[2.0]);
+    /// ```
+    #[deprecated(since = "0.2.0", note = "renamed to `Tensor::slice`, as on `Var`")]
+    pub fn slice_axis(&self, axis: usize, start: usize, end: usize) -> Self {
+        self.slice(axis, start, end)
     }
 
     /// Joins tensors along `axis`; all other axes must agree.

@@ -8,6 +8,13 @@ use alloc::format;
 use alloc::vec::Vec;
 
 /// How long to train.
+///
+/// ```
+/// use scoretape::train::{Budget, FitConfig};
+/// let by_epochs = FitConfig::<f64> { budget: Budget::Epochs(20), ..FitConfig::default() };
+/// let by_updates = FitConfig::<f64> { budget: Budget::Steps(5_000), ..FitConfig::default() };
+/// assert_ne!(by_epochs.budget, by_updates.budget);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Budget {
     /// Passes over the training split; each pass is `⌈n_train / batch_size⌉`

@@ -556,7 +556,7 @@ where
 
         // Finish the epoch's bookkeeping before any callback can stop the fit,
         // so that the state it leaves is the one an uninterrupted fit passes through.
-        let epoch_report = if state.step % steps_per_epoch == 0 {
+        let epoch_report = if state.step.is_multiple_of(steps_per_epoch) {
             let validation_loss = match &split.validation {
                 Some(v) => Some(validation_loss(steps, v, config, state.step)?),
                 None => None,
@@ -666,7 +666,7 @@ fn validation_loss<T: Real, S: Steps<T>>(
     let mut start = 0;
     while start < n {
         let end = (start + config.batch_size).min(n);
-        let chunk = validation.slice_axis(0, start, end);
+        let chunk = validation.slice(0, start, end);
         total += steps.loss(&chunk, &mut rng)?.as_f64() * (end - start) as f64;
         start = end;
     }

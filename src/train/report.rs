@@ -4,6 +4,14 @@
 use super::config::FitState;
 
 /// Sent to the callback after every update.
+///
+/// ```
+/// use scoretape::train::StepReport;
+/// /// One log line per update, as a callback might print it.
+/// fn log_line(r: &StepReport<f64>) -> String {
+///     format!("step {} (epoch {}): loss {:.4}, lr {:.1e}", r.step, r.epoch, r.loss, r.lr)
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepReport<T> {
     /// Updates completed, this one included (1 after the first).
@@ -24,6 +32,14 @@ pub struct StepReport<T> {
 }
 
 /// Sent to the callback after every completed epoch.
+///
+/// ```
+/// use scoretape::train::EpochReport;
+/// /// Whether an epoch deserves a checkpoint: its validation loss is a new best.
+/// fn worth_saving(r: &EpochReport<f64>) -> bool {
+///     r.validation_loss.is_some() && r.improved
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochReport<T> {
     /// The 0-based index of the epoch just completed.
@@ -41,6 +57,18 @@ pub struct EpochReport<T> {
 }
 
 /// A callback's input.
+///
+/// A callback that stops a fit once the minibatch loss drops below 10⁻³:
+///
+/// ```
+/// use core::ops::ControlFlow;
+/// use scoretape::train::Event;
+/// let mut stop_when_small = |event: Event<f64>| match event {
+///     Event::Step(r) if r.loss < 1e-3 => ControlFlow::Break(()),
+///     _ => ControlFlow::Continue(()),
+/// };
+/// # let _ = &mut stop_when_small;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event<T> {
     /// An update finished.
@@ -50,6 +78,18 @@ pub enum Event<T> {
 }
 
 /// Why a fit returned.
+///
+/// ```
+/// use scoretape::train::StopReason;
+/// fn describe(stop: StopReason) -> &'static str {
+///     match stop {
+///         StopReason::Budget => "ran its full budget",
+///         StopReason::EarlyStopping => "stopped early: validation loss no longer improving",
+///         StopReason::Callback => "stopped by the callback",
+///     }
+/// }
+/// assert_eq!(describe(StopReason::Budget), "ran its full budget");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
     /// The budget of epochs or updates is spent.
@@ -61,6 +101,16 @@ pub enum StopReason {
 }
 
 /// The result of a fit that did not fail.
+///
+/// See [`fit`](super::fit) for a complete run; reading an outcome:
+///
+/// ```
+/// use scoretape::train::{FitOutcome, StopReason};
+/// fn summary(outcome: &FitOutcome<f64>) -> String {
+///     let stop = if outcome.stop == StopReason::Budget { "budget" } else { "early" };
+///     format!("{} updates, stopped by {stop}, last loss {:?}", outcome.state.step, outcome.last_loss)
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitOutcome<T> {
     /// Why it stopped.

@@ -6,7 +6,7 @@
 
 use crate::random::{seeded, Rng64};
 use alloc::vec::Vec;
-use rand::Rng;
+use rand::RngExt;
 
 /// The stream of the validation split.
 const SPLIT_STREAM: u64 = u64::MAX;
@@ -41,7 +41,7 @@ pub(crate) fn validation_rng(seed: u64) -> Rng64 {
 fn permutation(n: usize, rng: &mut Rng64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
-        let j = rng.gen_range(0..=i as u64) as usize;
+        let j = rng.random_range(0..=i as u64) as usize;
         order.swap(i, j);
     }
     order

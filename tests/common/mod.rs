@@ -103,6 +103,27 @@ pub fn broadcast_pair(
         .prop_flat_map(move |(sa, sb)| (tensor_of(sa, a.clone()), tensor_of(sb, b.clone())))
 }
 
+/// A tensor of rank `1..=3` and one of its axes, with all elements distinct
+/// by at least 0.3 (a shuffled grid), so that the largest and smallest entry
+/// along any axis stay the same under finite-difference steps.
+pub fn distinct_tensor_and_axis() -> impl Strategy<Value = (Tensor<f64>, usize)> {
+    shape(1, 3).prop_flat_map(|s| {
+        let n: usize = s.iter().product();
+        let rank = s.len();
+        let grid: Vec<f64> = (0..n).map(|k| 0.3 * k as f64 - 1.5).collect();
+        let data = Just(grid).prop_shuffle();
+        (
+            data.prop_map(move |d| Tensor::from_vec(&s, d).unwrap()),
+            0..rank,
+        )
+    })
+}
+
+/// A number in `-3..3` at least 0.1 away from the clamp bounds ±1.
+pub fn away_from_unit_bounds() -> impl Strategy<Value = f64> + Clone {
+    prop_oneof![-3.0..-1.1, -0.9..0.9, 1.1..3.0]
+}
+
 /// A tensor of rank `1..=3` and one of its axes.
 pub fn tensor_and_axis(lo: f64, hi: f64) -> impl Strategy<Value = (Tensor<f64>, usize)> {
     shape(1, 3).prop_flat_map(move |s| {
@@ -402,6 +423,60 @@ macro_rules! primitive_suite {
                 (tensor_of(s, -2.0..2.0), Just(axis), prop::collection::vec(0..len, 1..=5))
             })) {
                 check_all::<T, _>(|x| x[0].gather(axis, &indices).sin(), &[a])?;
+            }
+
+            // logsumexp is smooth: its shift m is a constant, so no kink.
+            #[test]
+            fn logsumexp((a, axis) in tensor_and_axis(-3.0, 3.0)) {
+                check_all::<T, _>(|x| x[0].logsumexp(axis).sin(), &[a])?;
+            }
+
+            #[test]
+            fn select((a, b) in broadcast_pair(-2.0..2.0, -2.0..2.0), seed in any::<u64>()) {
+                let shape = scoretape::tensor::broadcast_shapes(a.shape(), b.shape()).unwrap();
+                let n: usize = shape.iter().product();
+                let condition: Vec<bool> = (0..n).map(|k| (seed >> (k % 64)) & 1 == 1).collect();
+                check_all::<T, _>(|x| Var::select(&condition, x[0].sin(), x[1].exp()), &[a, b])?;
+            }
+
+            // The piecewise operations below are checked away from their
+            // kinks (by more than the finite-difference step), where they are
+            // smooth; their subgradients at the kinks are tested in
+            // tests/engine_piecewise.rs.
+            #[test]
+            fn abs(a in tensor_with(away_from_zero(0.1, 3.0))) {
+                check_all::<T, _>(|x| x[0].abs().sin(), &[a])?;
+            }
+
+            #[test]
+            fn relu(a in tensor_with(away_from_zero(0.1, 3.0))) {
+                check_all::<T, _>(|x| x[0].relu().sin(), &[a])?;
+            }
+
+            #[test]
+            fn clamp(a in tensor_with(away_from_unit_bounds())) {
+                check_all::<T, _>(|x| x[0].clamp(c(-1.0), c(1.0)).sin(), &[a])?;
+            }
+
+            #[test]
+            fn max_and_min(a in tensor(-2.0, 2.0), gap in away_from_zero(0.1, 1.0)) {
+                let b = a.map(|v| v + gap);
+                check_all::<T, _>(|x| (x[0].max(x[1]) * x[0].min(x[1])).sin(), &[a, b])?;
+            }
+
+            #[test]
+            fn max_broadcast(a in tensor_with(away_from_zero(0.1, 3.0))) {
+                check_all::<T, _>(|x| x[0].max(x[1]).sin(), &[a, scoretape::Tensor::scalar(0.0)])?;
+            }
+
+            #[test]
+            fn max_axis((a, axis) in distinct_tensor_and_axis()) {
+                check_all::<T, _>(|x| x[0].max_axis(axis).sin(), &[a])?;
+            }
+
+            #[test]
+            fn min_axis((a, axis) in distinct_tensor_and_axis()) {
+                check_all::<T, _>(|x| x[0].min_axis(axis).sin(), &[a])?;
             }
 
             // Repeated indices are where a wrong adjoint (overwriting instead of

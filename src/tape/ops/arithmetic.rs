@@ -31,6 +31,14 @@ fn operands<'a, T: Real>(name: &str, inputs: &[&'a Tensor<T>]) -> (&'a Tensor<T>
 }
 
 /// `a + b`. VJP `(Σ ȳ, Σ ȳ)`, each summed to its operand's shape; JVP `ȧ + ḃ`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Add;
+/// let tape = Tape::new();
+/// let (a, b) = (tape.input(Tensor::vector(&[1.0, 2.0])), tape.input(Tensor::vector(&[3.0, 5.0])));
+/// assert_eq!(tape.apply(Add, &[a, b]).to_vec(), vec![4.0, 7.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Add;
 
@@ -60,6 +68,14 @@ impl<T: Real> Primitive<T> for Add {
 }
 
 /// `a - b`. VJP `(Σ ȳ, -Σ ȳ)`, each summed to its operand's shape; JVP `ȧ - ḃ`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Sub;
+/// let tape = Tape::new();
+/// let (a, b) = (tape.input(Tensor::vector(&[1.0, 2.0])), tape.input(Tensor::vector(&[3.0, 5.0])));
+/// assert_eq!(tape.apply(Sub, &[a, b]).to_vec(), vec![-2.0, -3.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Sub;
 
@@ -96,6 +112,14 @@ impl<T: Real> Primitive<T> for Sub {
 
 /// `a ⊙ b` (element-wise). VJP `(Σ ȳ⊙b, Σ ȳ⊙a)`, each summed to its
 /// operand's shape; JVP `ȧ⊙b + a⊙ḃ`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Mul;
+/// let tape = Tape::new();
+/// let (a, b) = (tape.input(Tensor::vector(&[1.0, 2.0])), tape.input(Tensor::vector(&[3.0, 5.0])));
+/// assert_eq!(tape.apply(Mul, &[a, b]).to_vec(), vec![3.0, 10.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Mul;
 
@@ -127,6 +151,14 @@ impl<T: Real> Primitive<T> for Mul {
 
 /// `a / b` (element-wise), `y = a/b`. VJP `(Σ ȳ/b, -Σ ȳ⊙y/b)`, each summed
 /// to its operand's shape; JVP `(ȧ - y⊙ḃ)/b`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Div;
+/// let tape = Tape::new();
+/// let (a, b) = (tape.input(Tensor::vector(&[3.0, 5.0])), tape.input(Tensor::vector(&[2.0, 4.0])));
+/// assert_eq!(tape.apply(Div, &[a, b]).to_vec(), vec![1.5, 1.25]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Div;
 
@@ -165,6 +197,14 @@ impl<T: Real> Primitive<T> for Div {
 
 /// `scale·x + shift` with scalar constants: covers negation, scaling and
 /// adding a number. VJP `scale·ȳ`; JVP `scale·ẋ`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Affine;
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[1.0, 2.0]));
+/// assert_eq!(tape.apply(Affine { scale: 2.0, shift: 1.0 }, &[x]).to_vec(), vec![3.0, 5.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Affine<T> {
     /// The factor `a` in `a·x + b`.

@@ -15,6 +15,32 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 /// A scalar function `f` for [`Elementwise`]: its value and its derivative.
+///
+/// # Examples
+///
+/// `f(x) = x³`, with derivative `3x²` written as a `Var` expression, so that
+/// second derivatives (`6x`) come for free:
+///
+/// ```
+/// use scoretape::tape::ops::{Elementwise, ElementwiseFn};
+/// use scoretape::{grad, Tape, Tensor, Var};
+///
+/// struct Cube;
+/// impl ElementwiseFn<f64> for Cube {
+///     fn name(&self) -> String { "cube".into() }
+///     fn value(&self, x: f64) -> f64 { x * x * x }
+///     fn derivative<'t>(&self, x: Var<'t, f64>, _y: Var<'t, f64>) -> Var<'t, f64> {
+///         x.square() * 3.0
+///     }
+/// }
+///
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::scalar(2.0));
+/// let y = tape.apply(Elementwise(Cube), &[x]);
+/// let dy = grad(y, &[x]).unwrap()[0];
+/// assert_eq!((y.item(), dy.item()), (8.0, 12.0));
+/// assert_eq!(grad(dy, &[x]).unwrap()[0].item(), 12.0); // 6x
+/// ```
 pub trait ElementwiseFn<T: Real>: 'static {
     /// The name on the printed tape.
     fn name(&self) -> String;
@@ -96,6 +122,16 @@ macro_rules! elementwise_fn {
     };
     ($(#[$doc:meta])* $name:ident, $label:literal, |$x:ident| $value:expr, |$vx:ident, $vy:ident| $derivative:expr $(, slice $slice:path)?) => {
         $(#[$doc])*
+        ///
+        /// ```
+        /// use scoretape::tape::ops::{Elementwise, ElementwiseFn};
+        #[doc = concat!("use scoretape::tape::ops::", stringify!($name), ";")]
+        /// use scoretape::{Tape, Tensor};
+        /// let tape = Tape::new();
+        /// let x = tape.input(Tensor::scalar(0.5));
+        #[doc = concat!("let y = tape.apply(Elementwise(", stringify!($name), "), &[x]);")]
+        #[doc = concat!("assert_eq!(y.item(), ElementwiseFn::<f64>::value(&", stringify!($name), ", 0.5));")]
+        /// ```
         #[derive(Clone, Copy, Debug, Default)]
         pub struct $name;
 
@@ -204,6 +240,14 @@ fn log_sigmoid_into<T: Real>(xs: &[T], out: &mut Vec<T>) {
 /// `x > 0` and `eˣ = y + 1` otherwise. The choice of branch is a constant mask,
 /// so the second derivative is `0` or `eˣ` as it should be (ELU is C¹, not C²,
 /// at 0).
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::{Elementwise, Elu};
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[-1.0, 2.0]));
+/// assert_eq!(tape.apply(Elementwise(Elu), &[x]).to_vec(), vec![(-1f64).exp_m1(), 2.0]);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Elu;
 
@@ -229,6 +273,14 @@ impl<T: Real> ElementwiseFn<T> for Elu {
 }
 
 /// `xⁿ` for an integer `n`; derivative `n·xⁿ⁻¹`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::{Elementwise, Powi};
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[2.0, 3.0]));
+/// assert_eq!(tape.apply(Elementwise(Powi(3)), &[x]).to_vec(), vec![8.0, 27.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Powi(pub i32);
 

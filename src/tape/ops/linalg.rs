@@ -13,6 +13,16 @@ use alloc::vec::Vec;
 ///
 /// With `A = op(a)`, `B = op(b)`: `Ā = ȳ·Bᵀ`, `B̄ = Aᵀ·ȳ` (VJP), and
 /// `ẏ = Ȧ·B + A·Ḃ` (JVP); `ā` is `Ā` or `Āᵀ` as the flag says.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::MatMul;
+/// let tape = Tape::new();
+/// let a = tape.input(Tensor::from_rows(&[vec![1.0, 2.0]]).unwrap());
+/// let b = tape.input(Tensor::from_rows(&[vec![3.0], vec![4.0]]).unwrap());
+/// let plain = MatMul { transpose_a: false, transpose_b: false };
+/// assert_eq!(tape.apply(plain, &[a, b]).to_vec(), vec![11.0]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct MatMul {
     /// Whether `a` enters transposed.
@@ -64,6 +74,14 @@ impl<T: Real> Primitive<T> for MatMul {
 }
 
 /// The transpose of a matrix. VJP `ȳᵀ`; JVP `ẋᵀ`.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Transpose;
+/// let tape = Tape::new();
+/// let m = tape.input(Tensor::from_rows(&[vec![1.0, 2.0]]).unwrap());
+/// assert_eq!(tape.apply(Transpose, &[m]).shape(), vec![2, 1]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Transpose;
 

@@ -14,6 +14,7 @@
 mod arithmetic;
 mod elementwise;
 mod linalg;
+mod select;
 mod shape;
 
 pub use arithmetic::{Add, Affine, Div, Mul, Sub};
@@ -22,6 +23,7 @@ pub use elementwise::{
     Sin, Softplus, Sqrt, Square, Tanh,
 };
 pub use linalg::{MatMul, Transpose};
+pub use select::Select;
 pub use shape::{BroadcastTo, Concat, Gather, Reshape, ScatterAdd, Slice, SumTo};
 
 use super::Var;
@@ -65,13 +67,36 @@ use alloc::vec::Vec;
 /// ```
 pub trait Primitive<T: Real>: 'static {
     /// A short name with any parameters, for the printed tape: `exp`, `sum_to[2, 1]`.
+    ///
+    /// ```
+    /// use scoretape::tape::ops::{Primitive, SumTo};
+    /// assert_eq!(Primitive::<f64>::name(&SumTo(vec![2, 1])), "sum_to[2, 1]");
+    /// ```
     fn name(&self) -> String;
 
     /// The value of the output from the values of the inputs.
+    ///
+    /// ```
+    /// use scoretape::tape::ops::{Add, Primitive};
+    /// use scoretape::Tensor;
+    /// let (a, b) = (Tensor::vector(&[1.0, 2.0]), Tensor::vector(&[3.0, 4.0]));
+    /// assert_eq!(Add.forward(&[&a, &b]).data(), &[4.0, 6.0]);
+    /// ```
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T>;
 
     /// The cotangent of each input, `x̄ᵢ = Jᵢᵀ ȳ`, given the output cotangent
     /// `ȳ`; `None` where `wanted[i]` is false (the sweep does not need it).
+    ///
+    /// ```
+    /// use scoretape::tape::ops::{Mul, Primitive};
+    /// use scoretape::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let (a, b) = (tape.input(Tensor::scalar(2.0)), tape.input(Tensor::scalar(5.0)));
+    /// let y = tape.apply(Mul, &[a, b]);
+    /// let bar = Mul.vjp(&[a, b], y, tape.constant(Tensor::scalar(1.0)), &[true, false]);
+    /// assert_eq!(bar[0].unwrap().item(), 5.0); // ∂(ab)/∂a = b
+    /// assert!(bar[1].is_none());
+    /// ```
     fn vjp<'t>(
         &self,
         inputs: &[Var<'t, T>],
@@ -83,6 +108,16 @@ pub trait Primitive<T: Real>: 'static {
     /// The output tangent `ẏ = Σᵢ Jᵢ ẋᵢ` given the input tangents; a `None`
     /// tangent is zero (that input does not depend on the sweep's inputs). At
     /// least one tangent is `Some`.
+    ///
+    /// ```
+    /// use scoretape::tape::ops::{Mul, Primitive};
+    /// use scoretape::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let (a, b) = (tape.input(Tensor::scalar(2.0)), tape.input(Tensor::scalar(5.0)));
+    /// let y = tape.apply(Mul, &[a, b]);
+    /// let da = tape.constant(Tensor::scalar(1.0));
+    /// assert_eq!(Mul.jvp(&[a, b], y, &[Some(da), None]).item(), 5.0);
+    /// ```
     fn jvp<'t>(
         &self,
         inputs: &[Var<'t, T>],

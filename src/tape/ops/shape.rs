@@ -16,6 +16,14 @@ fn first_tangent<'t, T: Real>(tangents: &[Option<Var<'t, T>>], name: &str) -> Va
 }
 
 /// The same elements under a new shape. VJP reshapes back; JVP reshapes.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Reshape;
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[1.0, 2.0, 3.0, 4.0]));
+/// assert_eq!(tape.apply(Reshape(vec![2, 2]), &[x]).shape(), vec![2, 2]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Reshape(pub Vec<usize>);
 
@@ -42,6 +50,14 @@ impl<T: Real> Primitive<T> for Reshape {
 
 /// Repeats the input along broadcast axes up to a shape. Its adjoint sums
 /// the copies back: VJP `sum_to(ȳ, shape(x))`; JVP broadcasts the tangent.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::BroadcastTo;
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[1.0, 2.0]));
+/// assert_eq!(tape.apply(BroadcastTo(vec![2, 2]), &[x]).to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct BroadcastTo(pub Vec<usize>);
 
@@ -68,6 +84,15 @@ impl<T: Real> Primitive<T> for BroadcastTo {
 
 /// Sums over the axes along which the target shape would be broadcast (all
 /// axes, for the scalar shape `[]`). VJP broadcasts `ȳ` back; JVP sums the tangent.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::SumTo;
+/// let tape = Tape::new();
+/// let m = tape.input(Tensor::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]).unwrap());
+/// assert_eq!(tape.apply(SumTo(vec![2]), &[m]).to_vec(), vec![4.0, 6.0]);
+/// assert_eq!(tape.apply(SumTo(vec![]), &[m]).item(), 10.0);
+/// ```
 #[derive(Clone, Debug)]
 pub struct SumTo(pub Vec<usize>);
 
@@ -94,6 +119,14 @@ impl<T: Real> Primitive<T> for SumTo {
 
 /// Entries `start..end` along `axis`. VJP places `ȳ` between zeros (a
 /// concatenation); JVP slices the tangent.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Slice;
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[1.0, 2.0, 3.0]));
+/// assert_eq!(tape.apply(Slice { axis: 0, start: 1, end: 3 }, &[x]).to_vec(), vec![2.0, 3.0]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Slice {
     /// The axis sliced along.
@@ -109,7 +142,7 @@ impl<T: Real> Primitive<T> for Slice {
         alloc::format!("slice[axis {}, {}..{}]", self.axis, self.start, self.end)
     }
     fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
-        inputs[0].slice_axis(self.axis, self.start, self.end)
+        inputs[0].slice(self.axis, self.start, self.end)
     }
     fn vjp<'t>(
         &self,
@@ -141,6 +174,14 @@ impl<T: Real> Primitive<T> for Slice {
 
 /// Joins its inputs along `axis`. VJP slices `ȳ` into the inputs' pieces;
 /// JVP concatenates the tangents (zeros where an input has none).
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Concat;
+/// let tape = Tape::new();
+/// let (a, b) = (tape.input(Tensor::vector(&[1.0])), tape.input(Tensor::vector(&[2.0, 3.0])));
+/// assert_eq!(tape.apply(Concat { axis: 0 }, &[a, b]).to_vec(), vec![1.0, 2.0, 3.0]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Concat {
     /// The axis joined along.
@@ -185,6 +226,15 @@ impl<T: Real> Primitive<T> for Concat {
 
 /// Entries picked along `axis` by index (repeats allowed). VJP scatter-adds
 /// `ȳ` back to the picked places; JVP gathers the tangent.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::Gather;
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[1.0, 2.0, 3.0]));
+/// let pick = Gather { axis: 0, indices: vec![2, 0, 2].into() };
+/// assert_eq!(tape.apply(pick, &[x]).to_vec(), vec![3.0, 1.0, 3.0]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Gather {
     /// The axis indexed along.
@@ -224,6 +274,15 @@ impl<T: Real> Primitive<T> for Gather {
 /// The adjoint of [`Gather`]: entry `indices[k]` of the output (of length
 /// `size` along `axis`) accumulates entry `k` of the input. VJP gathers `ȳ`;
 /// JVP scatter-adds the tangent.
+///
+/// ```
+/// use scoretape::{Tape, Tensor};
+/// use scoretape::tape::ops::ScatterAdd;
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::vector(&[1.0, 2.0, 3.0]));
+/// let scatter = ScatterAdd { axis: 0, indices: vec![1, 0, 1].into(), size: 2 };
+/// assert_eq!(tape.apply(scatter, &[x]).to_vec(), vec![2.0, 4.0]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct ScatterAdd {
     /// The axis indexed along.
