@@ -28,7 +28,13 @@ fn gaussian() -> (Vec<f64>, Vec<Vec<f64>>, QuadraticEnergy<f64>) {
 fn gaussian_score(x: &[f64], mean: &[f64], precision: &[Vec<f64>]) -> Vec<f64> {
     precision
         .iter()
-        .map(|row| -row.iter().zip(x).zip(mean).map(|((p, xi), m)| p * (xi - m)).sum::<f64>())
+        .map(|row| {
+            -row.iter()
+                .zip(x)
+                .zip(mean)
+                .map(|((p, xi), m)| p * (xi - m))
+                .sum::<f64>()
+        })
         .collect()
 }
 
@@ -132,7 +138,10 @@ fn is_unbiased_when_the_data_come_from_the_model() {
     // Within 4 standard errors of the mean over seeds, by the spread and by
     // the errors the estimator itself reports.
     assert!(mean.abs() < 4.0 * sd / root, "mean {mean}, sd {sd}");
-    assert!(mean.abs() < 4.0 * mean_se / root, "mean {mean}, se {mean_se}");
+    assert!(
+        mean.abs() < 4.0 * mean_se / root,
+        "mean {mean}, se {mean_se}"
+    );
     // And it is not trivially zero: single values spread around 0.
     assert!(values.iter().any(|v| *v < 0.0) && values.iter().any(|v| *v > 0.0));
 }

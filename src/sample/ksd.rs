@@ -52,9 +52,9 @@
 //! a square root, in `O(n·(d + threads))` memory: no `n × n` matrix is ever
 //! stored. With the `std` feature the pairs are split over
 //! [`parallel::threads`](crate::parallel::threads) threads; without it they
-//! run on one. Measured in release on 2 cores, d = 10: n = 10⁴ in about
-//! 0.3 s, n = 10⁵ in about 30 s (it grows as n²); `docs/objectives.md` has
-//! the table.
+//! run on one. Measured on 2 shared cores, d = 10: n = 4000 in 0.6 s,
+//! n = 16 000 in 9 s; it grows as n²·d, so up to n ≈ 10⁴ is a matter of
+//! seconds and 10⁵ of minutes (`docs/objectives.md` has the table).
 
 use super::check_batch;
 use super::likelihood::Estimate;
