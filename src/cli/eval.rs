@@ -9,9 +9,9 @@
 
 use super::common::{at_least_one, load_model, positive, print_json, tensor_json, Dataset};
 use super::error::CliError;
+use super::metric::{evaluate_metric, MetricArgs};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
 use crate::exec::Evaluator;
-use super::metric::{evaluate_metric, MetricArgs};
 use crate::io::{layout_json, AnyModel};
 use crate::random::seeded;
 use crate::tape::{batched_hessian_trace, grad, hvp, Tape};

@@ -51,7 +51,8 @@
 //! **Cost.** `n(n-1)/2` pairs (u is symmetric), each about `8d + 10` flops and
 //! a square root, in `O(n·(d + threads))` memory: no `n × n` matrix is ever
 //! stored. With the `std` feature the pairs are split over
-//! [`parallel::threads`](crate::parallel::threads) threads; without it they
+//! [`exec::default_threads`](crate::exec::default_threads) threads (the
+//! command line's `--threads`, else `SCORETAPE_THREADS`, else all cores); without it they
 //! run on one. Measured on 2 shared cores, d = 10: n = 4000 in 0.6 s,
 //! n = 16 000 in 9 s; it grows as n²·d, so up to n ≈ 10⁴ is a matter of
 //! seconds and 10⁵ of minutes (`docs/objectives.md` has the table).
@@ -226,7 +227,7 @@ fn accumulate_rows(
 /// thread sums into its own vector of n, added up at the end.
 #[cfg(feature = "std")]
 fn row_sums(points: &Rows, scores: &Rows, n: usize) -> Vec<f64> {
-    let threads = crate::parallel::threads().min(n / 2).max(1);
+    let threads = crate::exec::default_threads().min(n / 2).max(1);
     if n < PARALLEL_FROM_ROWS || threads == 1 {
         let mut sums = vec![0.0; n];
         accumulate_rows(points, scores, 0..n, &mut sums);
