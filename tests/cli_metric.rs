@@ -281,3 +281,105 @@ fn metrics_and_options_that_do_not_apply_are_usage_errors() {
         "energy model",
     );
 }
+
+#[test]
+fn ksd_matches_the_library_and_refuses_what_does_not_apply() {
+    let dir = scratch("ksd");
+    quadratic_files(&dir, 0.5, 2.0);
+    let model = match scoretape::io::load_model(&dir.join("quad.json")).unwrap() {
+        AnyModel::Quadratic(m) => m,
+        other => panic!("saved a quadratic model, read a {}", other.kind()),
+    };
+    let data: Tensor<f64> = scoretape::io::read_csv(&dir.join("data.csv")).unwrap();
+    let expected =
+        scoretape::sample::kernel_stein_discrepancy(scoretape::sample::score_fn(&model), &data)
+            .unwrap();
+    let (out, _) = json(
+        &dir,
+        &[
+            "eval",
+            "--model",
+            "quad.json",
+            "--data",
+            "data.csv",
+            "--metric",
+            "ksd",
+        ],
+    );
+    assert_eq!(out["metric"], "ksd");
+    let (value, se) = (out["value"].as_f64().unwrap(), out["se"].as_f64().unwrap());
+    assert!(
+        (value - expected.value).abs() <= 1e-12 * expected.value.abs(),
+        "{out}"
+    );
+    assert!(
+        (se - expected.std_error).abs() <= 1e-12 * expected.std_error,
+        "{out}"
+    );
+    // The data are N(0, I) and the model N(0.5, 2I): clearly apart.
+    assert!(value > 5.0 * se, "{out}");
+
+    let base = ["eval", "--model", "quad.json", "--data", "data.csv"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(extra).copied().collect()
+    };
+    fails(
+        &dir,
+        &with(&["--metric", "ksd", "--log-z", "auto"]),
+        2,
+        "--log-z",
+    );
+    fails(
+        &dir,
+        &with(&["--metric", "ksd", "--chains", "16"]),
+        2,
+        "--chains",
+    );
+
+    write_csv(
+        &dir.join("one.csv"),
+        &Tensor::from_rows(&[vec![0.0; 3]]).unwrap(),
+    )
+    .unwrap();
+    fails(
+        &dir,
+        &[
+            "eval",
+            "--model",
+            "quad.json",
+            "--data",
+            "one.csv",
+            "--metric",
+            "ksd",
+        ],
+        1,
+        "at least 2 rows",
+    );
+
+    let bits = Boltzmann::<f64>::new(3).unwrap();
+    save_model(&dir.join("bm.json"), &AnyModel::Boltzmann(bits)).unwrap();
+    fails(
+        &dir,
+        &[
+            "eval", "--model", "bm.json", "--data", "data.csv", "--metric", "ksd",
+        ],
+        2,
+        "no score",
+    );
+    let score = MlpScore::<f64>::new(3, &[4], Activation::Tanh, false, 0).unwrap();
+    save_model(&dir.join("score.json"), &AnyModel::MlpScore(score)).unwrap();
+    fails(
+        &dir,
+        &[
+            "eval",
+            "--model",
+            "score.json",
+            "--data",
+            "data.csv",
+            "--metric",
+            "ksd",
+        ],
+        2,
+        "energy model",
+    );
+}

@@ -1,8 +1,8 @@
 //! `scoretape eval`: an objective's loss (and its parameter gradient) on a
 //! data set, a per-sample quantity of the model (energy, score, ∇x E,
 //! Hessian-vector products, Hessian traces), or a whole-data metric
-//! (log-likelihood, pseudo-log-likelihood; see [`super::metric`]), printed as
-//! one JSON line.
+//! (log-likelihood, pseudo-log-likelihood, kernel Stein discrepancy; see
+//! [`super::metric`]), printed as one JSON line.
 //!
 //! With the projections and the noise given as CSV files the numbers depend on
 //! nothing random, so another implementation can reproduce them exactly.

@@ -1,6 +1,7 @@
-//! `scoretape eval --metric loglik|pll`: the held-out log-likelihood (with log
-//! Z by the most exact method the model allows, and a reliability flag) or the
-//! pseudo-log-likelihood of a model on bits, printed as one JSON line.
+//! `scoretape eval --metric loglik|pll|ksd`: the held-out log-likelihood (with
+//! log Z by the most exact method the model allows, and a reliability flag),
+//! the pseudo-log-likelihood of a model on bits, or the kernel Stein
+//! discrepancy of an energy model on ℝᵈ, printed as one JSON line.
 
 use super::common::{at_least_one, Dataset};
 use super::error::CliError;
@@ -8,8 +9,8 @@ use crate::error::Error;
 use crate::io::AnyModel;
 use crate::model::{Model, MAX_ENUMERATED_DIM};
 use crate::sample::{
-    energy_fn, log_likelihood, log_likelihood_with, pseudo_log_likelihood, AisConfig,
-    LogLikelihoodReport, LogPartition, LogZMethod,
+    energy_fn, kernel_stein_discrepancy, log_likelihood, log_likelihood_with,
+    pseudo_log_likelihood, score_fn, AisConfig, LogLikelihoodReport, LogPartition, LogZMethod,
 };
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
@@ -23,6 +24,10 @@ pub enum Metric {
     /// The mean pseudo-log-likelihood Σ_j log p(x_j | x_-j) over binary data
     /// (a Boltzmann machine, or an MLP energy fitted on bits).
     Pll,
+    /// The kernel Stein discrepancy U-statistic (an unbiased estimate of
+    /// KSD², IMQ kernel; it can be negative), with its standard error: needs
+    /// only the score, so no log Z (energy models on ℝ^d).
+    Ksd,
 }
 
 impl Metric {
@@ -30,6 +35,7 @@ impl Metric {
         match self {
             Metric::Loglik => "loglik",
             Metric::Pll => "pll",
+            Metric::Ksd => "ksd",
         }
     }
 }
@@ -78,7 +84,7 @@ pub struct MetricArgs {
 }
 
 impl MetricArgs {
-    /// A usage error if a metric option is given without `--metric`.
+    /// A usage error if a metric option is given without `--metric loglik`.
     pub(crate) fn check_unused(&self) -> Result<(), CliError> {
         let given = [
             ("--log-z", self.log_z.is_some()),
@@ -88,9 +94,9 @@ impl MetricArgs {
             ("--mala-steps", self.mala_steps.is_some()),
         ];
         match given.iter().find(|(_, present)| *present) {
-            Some((flag, _)) if self.metric.is_none() => Err(CliError::usage(format!(
-                "{flag} is an option of --metric loglik"
-            ))),
+            Some((flag, _)) if self.metric != Some(Metric::Loglik) => Err(CliError::usage(
+                format!("{flag} is an option of --metric loglik"),
+            )),
             _ => Ok(()),
         }
     }
@@ -157,6 +163,38 @@ pub(crate) fn evaluate_metric(
             let out = json!({"metric": metric.name(), "value": pll.value, "se": pll.std_error});
             Ok((out, None))
         }
+        Metric::Ksd => {
+            let energy = ksd_model(model)?;
+            if data.len() < 2 {
+                return Err(CliError::data(format!(
+                    "{}: the kernel Stein discrepancy averages over pairs of rows, \
+                     so it needs at least 2 rows, got {}",
+                    data.path.display(),
+                    data.len()
+                )));
+            }
+            let ksd = kernel_stein_discrepancy(score_fn(energy), &data.x)?;
+            let out = json!({"metric": metric.name(), "value": ksd.value, "se": ksd.std_error});
+            Ok((out, None))
+        }
+    }
+}
+
+/// The model `ksd` applies to: an energy model with a score on ℝ^d.
+fn ksd_model(model: &AnyModel) -> Result<&dyn crate::model::Energy<f64>, CliError> {
+    match model {
+        AnyModel::Quadratic(m) => Ok(m),
+        AnyModel::MlpEnergy(m) => Ok(m),
+        other => Err(CliError::usage(format!(
+            "--metric ksd needs the score of an energy model on real space (quadratic, \
+             mlp-energy), not a {}{}",
+            other.kind(),
+            if matches!(other, AnyModel::Boltzmann(_)) {
+                " (a model of bits has no score; use --metric pll or loglik)"
+            } else {
+                ""
+            }
+        ))),
     }
 }
 

@@ -8,7 +8,8 @@
 //! ([`log_partition_ais`]) and reports how far to trust it; the building
 //! blocks [`log_partition_importance`], [`log_partition_grid`] and
 //! [`held_out_log_likelihood`]), and the pseudo-log-likelihood of a model on
-//! bits ([`pseudo_log_likelihood`]).
+//! bits ([`pseudo_log_likelihood`]), and the kernel Stein discrepancy of a
+//! model against data, which needs only the score ([`kernel_stein_discrepancy`]).
 //!
 //! Everything here works on plain tensors: `N` chains (or points) at once as
 //! one `[N, d]` batch, and the model as a closure on tensors — an energy
@@ -47,6 +48,7 @@ mod adapters;
 mod ais;
 mod annealed;
 mod gibbs;
+mod ksd;
 mod langevin;
 mod likelihood;
 mod loglik;
@@ -59,6 +61,7 @@ pub use ais::{
 };
 pub use annealed::{annealed_langevin, geometric_sigmas, AnnealedConfig};
 pub use gibbs::gibbs;
+pub use ksd::{kernel_stein_discrepancy, kernel_stein_discrepancy_from_scores};
 pub use langevin::langevin;
 pub use likelihood::{
     held_out_log_likelihood, log_partition_grid, log_partition_importance, Estimate,
