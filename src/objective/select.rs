@@ -25,7 +25,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use rand::Rng;
+use rand::RngExt;
 
 /// A score-matching objective with its settings: which loss, and how its
 /// randomness is shaped (the draws themselves are a [`Draws`]).
@@ -429,8 +429,11 @@ impl Objective {
             }
             Objective::Denoising { sigmas } => {
                 if let ModelForm::ConditionedScore(_) = form {
-                    draws.levels =
-                        Some((0..batch).map(|_| rng.gen_range(0..sigmas.len())).collect());
+                    draws.levels = Some(
+                        (0..batch)
+                            .map(|_| rng.random_range(0..sigmas.len()))
+                            .collect(),
+                    );
                 }
                 draws.noise = Some(normal_tensor(&[batch, dim], rng));
             }

@@ -27,7 +27,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use num_traits::Float;
-use rand::Rng;
+use rand::RngExt;
 
 /// Below this fraction of the chains the effective sample size of the final
 /// weights marks an AIS estimate unreliable (10%).
@@ -484,7 +484,7 @@ impl Chains {
         for b in 0..n {
             // Drawn for every chain, so the random stream does not depend on
             // the outcomes.
-            let u: f64 = rng.gen();
+            let u: f64 = rng.random();
             if self.e[b] == f64::INFINITY || e_y[b] == f64::INFINITY {
                 continue;
             }

@@ -301,7 +301,7 @@ where
     let mut start = 0;
     while start < count {
         let end = (start + 4096).min(count);
-        let energies = energies_of(&mut energy, states.slice_axis(0, start, end), end - start)?;
+        let energies = energies_of(&mut energy, states.slice(0, start, end), end - start)?;
         log_terms.extend(energies.into_iter().map(|e| -e));
         start = end;
     }
