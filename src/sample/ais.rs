@@ -109,7 +109,7 @@ impl AisConfig {
                 self.groups
             ));
         }
-        if self.chains % self.groups != 0 || self.chains < 2 * self.groups {
+        if !self.chains.is_multiple_of(self.groups) || self.chains < 2 * self.groups {
             return bad(format!(
                 "the {} chains must split evenly into the {} groups, at least 2 chains each",
                 self.chains, self.groups

@@ -208,14 +208,13 @@ fn accumulate_rows(
     rows: impl Iterator<Item = usize>,
     sums: &mut [f64],
 ) {
-    let n = sums.len();
     for i in rows {
         let (x, sx) = (points.row(i), scores.row(i));
         let mut row_sum = 0.0;
-        for j in i + 1..n {
+        for (j, sum) in sums.iter_mut().enumerate().skip(i + 1) {
             let u = stein_kernel(x, points.row(j), sx, scores.row(j));
             row_sum += u;
-            sums[j] += u;
+            *sum += u;
         }
         sums[i] += row_sum;
     }
