@@ -12,7 +12,7 @@ use serde::ser::Error as _;
 /// ```
 /// use scoretape::io::AnyModel;
 /// use scoretape::model::QuadraticEnergy;
-/// let model = AnyModel::Quadratic(QuadraticEnergy::new(2));
+/// let model = AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap());
 /// let text = serde_json::to_string(&model).unwrap();
 /// assert!(text.contains(r#""kind":"quadratic""#));
 /// assert_eq!(serde_json::from_str::<AnyModel>(&text).unwrap(), model);
