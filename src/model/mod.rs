@@ -297,6 +297,12 @@ pub trait Model<T: Real> {
     /// The set the model is a distribution on: [`Support::Continuous`] unless
     /// the model says otherwise, as the [`Boltzmann`] machine does. Samplers
     /// that need a score on `ℝᵈ` refuse [`Support::Binary`] models.
+    ///
+    /// ```
+    /// use scoretape::model::{Boltzmann, Model, QuadraticEnergy, Support};
+    /// assert_eq!(QuadraticEnergy::<f64>::new(2).unwrap().support(), Support::Continuous);
+    /// assert_eq!(Boltzmann::<f64>::new(3).unwrap().support(), Support::Binary);
+    /// ```
     fn support(&self) -> Support {
         Support::Continuous
     }
