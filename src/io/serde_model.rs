@@ -29,7 +29,8 @@ impl serde::Serialize for AnyModel {
 ///
 /// ```
 /// use scoretape::io::AnyModel;
-/// let err = serde_json::from_str::<AnyModel>(r#"{"kind": "banana"}"#).unwrap_err();
+/// let text = r#"{"format": "scoretape-model", "version": 1, "kind": "banana"}"#;
+/// let err = serde_json::from_str::<AnyModel>(text).unwrap_err();
 /// assert!(err.to_string().contains("banana"));
 /// ```
 impl<'de> serde::Deserialize<'de> for AnyModel {
