@@ -23,7 +23,8 @@
 //!   stopping and resumption;
 //! - [`sample`]: Langevin, MALA and annealed Langevin sampling, and
 //!   log-partition and held-out likelihood estimates;
-//! - `parallel` (feature `std`): batch-parallel work on several cores;
+//! - [`exec`]: the execution layer, an objective's loss and gradient on a
+//!   batch split over cores (threads with the feature `std`);
 //! - [`workloads`]: the benchmark workloads;
 //! - [`error`]: the crate's [`Error`].
 //!

@@ -12,7 +12,7 @@ use serde::ser::Error as _;
 /// ```
 /// use scoretape::io::AnyModel;
 /// use scoretape::model::QuadraticEnergy;
-/// let model = AnyModel::Quadratic(QuadraticEnergy::new(2));
+/// let model = AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap());
 /// let text = serde_json::to_string(&model).unwrap();
 /// assert!(text.contains(r#""kind":"quadratic""#));
 /// assert_eq!(serde_json::from_str::<AnyModel>(&text).unwrap(), model);
@@ -29,7 +29,8 @@ impl serde::Serialize for AnyModel {
 ///
 /// ```
 /// use scoretape::io::AnyModel;
-/// let err = serde_json::from_str::<AnyModel>(r#"{"kind": "banana"}"#).unwrap_err();
+/// let text = r#"{"format": "scoretape-model", "version": 1, "kind": "banana"}"#;
+/// let err = serde_json::from_str::<AnyModel>(text).unwrap_err();
 /// assert!(err.to_string().contains("banana"));
 /// ```
 impl<'de> serde::Deserialize<'de> for AnyModel {

@@ -277,7 +277,7 @@ pub enum Support {
 /// ```
 /// use scoretape::model::{Model, Params, QuadraticEnergy};
 /// use scoretape::Tensor;
-/// let gaussian = QuadraticEnergy::<f64>::new(3);
+/// let gaussian = QuadraticEnergy::<f64>::new(3).unwrap();
 /// assert_eq!(gaussian.dim(), 3);
 /// assert_eq!(gaussian.params().names(), &["mean", "cholesky"]);
 ///
@@ -297,6 +297,12 @@ pub trait Model<T: Real> {
     /// The set the model is a distribution on: [`Support::Continuous`] unless
     /// the model says otherwise, as the [`Boltzmann`] machine does. Samplers
     /// that need a score on `ℝᵈ` refuse [`Support::Binary`] models.
+    ///
+    /// ```
+    /// use scoretape::model::{Boltzmann, Model, QuadraticEnergy, Support};
+    /// assert_eq!(QuadraticEnergy::<f64>::new(2).unwrap().support(), Support::Continuous);
+    /// assert_eq!(Boltzmann::<f64>::new(3).unwrap().support(), Support::Binary);
+    /// ```
     fn support(&self) -> Support {
         Support::Continuous
     }
@@ -304,14 +310,14 @@ pub trait Model<T: Real> {
     ///
     /// ```
     /// use scoretape::model::{Model, QuadraticEnergy};
-    /// assert_eq!(QuadraticEnergy::<f64>::new(3).dim(), 3);
+    /// assert_eq!(QuadraticEnergy::<f64>::new(3).unwrap().dim(), 3);
     /// ```
     fn dim(&self) -> usize;
     /// The parameters.
     ///
     /// ```
     /// use scoretape::model::{Model, QuadraticEnergy};
-    /// assert_eq!(QuadraticEnergy::<f64>::new(3).params().count(), 3 + 9);
+    /// assert_eq!(QuadraticEnergy::<f64>::new(3).unwrap().params().count(), 3 + 9);
     /// ```
     fn params(&self) -> &Params<T>;
     /// The parameters, mutably.
@@ -319,7 +325,7 @@ pub trait Model<T: Real> {
     /// ```
     /// use scoretape::model::{Model, QuadraticEnergy};
     /// use scoretape::Tensor;
-    /// let mut model = QuadraticEnergy::<f64>::new(2);
+    /// let mut model = QuadraticEnergy::<f64>::new(2).unwrap();
     /// model.params_mut().values_mut()[0] = Tensor::vector(&[1.0, 2.0]); // the mean
     /// assert_eq!(model.mean().data(), &[1.0, 2.0]);
     /// ```
@@ -373,7 +379,7 @@ pub trait Energy<T: Real>: Model<T> {
     /// ```
     /// use scoretape::model::{Energy, Model, QuadraticEnergy};
     /// use scoretape::{Tape, Tensor};
-    /// let model = QuadraticEnergy::<f64>::new(2);
+    /// let model = QuadraticEnergy::<f64>::new(2).unwrap();
     /// let tape = Tape::new();
     /// let p = model.params().record(&tape);
     /// let x = tape.input(Tensor::zeros(&[5, 2]));

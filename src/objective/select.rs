@@ -112,7 +112,7 @@ impl<T: Real> ModelForm<'_, T> {
 }
 
 /// A model an [`Objective`] can fit: the crate's models, and
-/// [`AnyModel`](crate::io::AnyModel) with the `io` feature. Models are plain
+/// `io::AnyModel` with the `io` feature. Models are plain
 /// tensors, so they can be shared with worker threads (`Sync`).
 ///
 /// A model of your own implements [`Model`], [`Energy`] (or [`Score`]) and
