@@ -623,6 +623,8 @@ fn data_denoise_and_help_work() {
             "plot",
             "--model",
             "q.json",
+            "--objective",
+            "esm",
             "--data",
             "moons.csv",
             "--out",
@@ -633,6 +635,8 @@ fn data_denoise_and_help_work() {
     assert!(
         svg.starts_with("<svg") && svg.contains("<circle") && svg.trim_end().ends_with("</svg>")
     );
+    assert!(svg.contains(">quadratic model q.json</text>"), "{svg}");
+    assert!(svg.contains("objective esm, data moons.csv (n="), "{svg}");
     ok(
         &dir,
         &[

@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::real::Real;
 use crate::tensor::Tensor;
 use alloc::format;
+use num_traits::Float;
 
 /// The (squared) energy distance of Székely and Rizzo between the empirical
 /// distributions of the rows of `x` (`[n, d]`) and of `y` (`[m, d]`):
@@ -74,7 +75,7 @@ fn sum_of_distances<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> f64 {
                     r * r
                 })
                 .sum();
-            total += squared.sqrt();
+            total += Float::sqrt(squared);
         }
     }
     total
@@ -129,11 +130,12 @@ mod tests {
     fn two_point_masses_in_the_plane() {
         // x: the points (0,0) and (0,0); y: (3,4) and (0,0). Between: (5+0+5+0)/4;
         // within x: 0; within y: (0+5+5+0)/4. D² = 2·2.5 - 0 - 2.5.
-        let x = Tensor::from_vec(&[2, 2], alloc::vec![0.0, 0.0, 0.0, 0.0]).unwrap();
-        let y = Tensor::from_vec(&[2, 2], alloc::vec![3.0, 4.0, 0.0, 0.0]).unwrap();
-        assert_eq!(energy_distance(&x, &y).unwrap(), 2.5);
-        let x32 = x.map(|v| v as f32);
-        let y32 = y.map(|v| v as f32);
+        let (x, y) = ([0.0, 0.0, 0.0, 0.0], [3.0, 4.0, 0.0, 0.0]);
+        let x64 = Tensor::<f64>::from_vec(&[2, 2], x.to_vec()).unwrap();
+        let y64 = Tensor::<f64>::from_vec(&[2, 2], y.to_vec()).unwrap();
+        assert_eq!(energy_distance(&x64, &y64).unwrap(), 2.5);
+        let x32 = Tensor::<f32>::from_vec(&[2, 2], x.map(|v| v as f32).to_vec()).unwrap();
+        let y32 = Tensor::<f32>::from_vec(&[2, 2], y.map(|v| v as f32).to_vec()).unwrap();
         assert_eq!(energy_distance(&x32, &y32).unwrap(), 2.5);
     }
 
