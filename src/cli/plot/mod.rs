@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn the_png_of_a_model_has_text_where_the_labels_are_and_nowhere_else() {
-        let model = AnyModel::Quadratic(QuadraticEnergy::new(2));
+        let model = AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap());
         let points = normal_tensor::<f64, _>(&[200, 2], &mut seeded(0));
         let caption = [
             "quadratic model q.json".to_string(),
