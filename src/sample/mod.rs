@@ -9,7 +9,8 @@
 //! blocks [`log_partition_importance`], [`log_partition_grid`] and
 //! [`held_out_log_likelihood`]), and the pseudo-log-likelihood of a model on
 //! bits ([`pseudo_log_likelihood`]), and the kernel Stein discrepancy of a
-//! model against data, which needs only the score ([`kernel_stein_discrepancy`]).
+//! model against data, which needs only the score ([`kernel_stein_discrepancy`]),
+//! and the energy distance between samples and data ([`energy_distance`]).
 //!
 //! Everything here works on plain tensors: `N` chains (or points) at once as
 //! one `[N, d]` batch, and the model as a closure on tensors — an energy
@@ -47,6 +48,7 @@
 mod adapters;
 mod ais;
 mod annealed;
+mod energy_distance;
 mod gibbs;
 mod ksd;
 mod langevin;
@@ -60,6 +62,7 @@ pub use ais::{
     MIN_ESS_FRACTION,
 };
 pub use annealed::{annealed_langevin, geometric_sigmas, AnnealedConfig};
+pub use energy_distance::energy_distance;
 pub use gibbs::gibbs;
 pub use ksd::{kernel_stein_discrepancy, kernel_stein_discrepancy_from_scores};
 pub use langevin::langevin;

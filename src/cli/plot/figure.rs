@@ -1,7 +1,10 @@
 //! A figure as a list of shapes in pixel coordinates (origin top left),
-//! rendered either as SVG text or as an RGB raster for PNG. The raster draws
-//! no text (that would need a font), so PNG figures carry no labels.
+//! rendered either as SVG text or as an RGB raster for PNG. Text is set in
+//! the 5×7 bitmap font of [`font`](super::font) in the raster, and in a
+//! monospace font of the same advance (10 px per unit of scale, about 6 px a
+//! character) in SVG, so both layouts agree.
 
+use super::font::{descends, glyph, text_width, CELL_WIDTH, DESCENT, GLYPH_HEIGHT};
 use std::fmt::Write as _;
 
 /// An sRGB colour.
@@ -41,12 +44,42 @@ pub(crate) enum Shape {
         fill: Rgb,
         opacity: f64,
     },
+    /// Text whose baseline starts, is centred or ends at `at`; `scale` is
+    /// the size in multiples of the 5×7 font's pixels.
     Text {
         at: (f64, f64),
-        size: f64,
+        scale: u32,
         text: String,
-        anchor: &'static str,
+        anchor: Anchor,
+        fill: Rgb,
     },
+}
+
+/// Where a text's anchor point is along it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Anchor {
+    Start,
+    Middle,
+    End,
+}
+
+impl Anchor {
+    fn svg(self) -> &'static str {
+        match self {
+            Anchor::Start => "start",
+            Anchor::Middle => "middle",
+            Anchor::End => "end",
+        }
+    }
+
+    /// The share of the text's width left of the anchor point.
+    fn before(self) -> f64 {
+        match self {
+            Anchor::Start => 0.0,
+            Anchor::Middle => 0.5,
+            Anchor::End => 1.0,
+        }
+    }
 }
 
 pub(crate) struct Figure {
@@ -77,7 +110,7 @@ impl Figure {
     pub fn to_svg(&self) -> String {
         let mut s = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
-             viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\">\n",
+             viewBox=\"0 0 {w} {h}\" font-family=\"monospace\">\n",
             w = self.width,
             h = self.height
         );
@@ -108,10 +141,14 @@ impl Figure {
                     centre.1,
                     fill.hex()
                 ),
-                Shape::Text { at, size, text, anchor } => format!(
-                    "<text x=\"{:.2}\" y=\"{:.2}\" font-size=\"{size}\" text-anchor=\"{anchor}\">{}</text>",
+                Shape::Text { at, scale, text, anchor, fill } => format!(
+                    "<text x=\"{:.2}\" y=\"{:.2}\" font-size=\"{}\" text-anchor=\"{}\" \
+                     fill=\"{}\">{}</text>",
                     at.0,
                     at.1,
+                    10 * scale,
+                    anchor.svg(),
+                    fill.hex(),
                     escape(text)
                 ),
             };
@@ -149,7 +186,13 @@ impl Figure {
                     fill,
                     opacity,
                 } => canvas.disc(centre, radius, fill, opacity),
-                Shape::Text { .. } => {}
+                Shape::Text {
+                    at,
+                    scale,
+                    ref text,
+                    anchor,
+                    fill,
+                } => canvas.text(at, scale, text, anchor, fill),
             }
         }
         canvas.pixels
@@ -200,6 +243,26 @@ impl Canvas {
         }
     }
 
+    /// `text` in the bitmap font, each font pixel a `scale × scale` square.
+    fn text(&mut self, at: (f64, f64), scale: u32, text: &str, anchor: Anchor, colour: Rgb) {
+        let unit = scale as f64;
+        let left = (at.0 - anchor.before() * (text_width(text) * scale) as f64).round();
+        let top = at.1.round() - (GLYPH_HEIGHT * scale) as f64;
+        for (i, c) in text.chars().enumerate() {
+            let x = left + (i as u32 * CELL_WIDTH * scale) as f64;
+            let drop = if descends(c) { DESCENT * scale } else { 0 };
+            let top = top + drop as f64;
+            for (r, bits) in glyph(c).iter().enumerate() {
+                for column in 0..5 {
+                    if bits >> (4 - column) & 1 == 1 {
+                        let px = x + column as f64 * unit;
+                        self.fill_rect(px, top + r as f64 * unit, unit, unit, colour);
+                    }
+                }
+            }
+        }
+    }
+
     /// A thick segment, drawn as discs every half pixel along it.
     fn line(&mut self, from: (f64, f64), to: (f64, f64), width: f64, colour: Rgb) {
         let length = ((to.0 - from.0).powi(2) + (to.1 - from.1).powi(2)).sqrt();
@@ -209,5 +272,60 @@ impl Canvas {
             let p = (from.0 + t * (to.0 - from.0), from.1 + t * (to.1 - from.1));
             self.disc(p, width / 2.0, colour, 1.0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raster_text_sets_exactly_the_glyph_pixels_at_the_scale() {
+        // "1" at scale 2 with its baseline at y = 16: glyph rows 0..7 cover y = 2..16.
+        let mut figure = Figure::new(20, 20);
+        figure.push(Shape::Text {
+            at: (3.0, 16.0),
+            scale: 2,
+            text: "1".into(),
+            anchor: Anchor::Start,
+            fill: Rgb(0, 0, 0),
+        });
+        let pixels = figure.to_rgb();
+        let rows = glyph('1');
+        for y in 0..20 {
+            for x in 0..20 {
+                let inked = pixels[(y * 20 + x) * 3] == 0;
+                let on_glyph = (3..13).contains(&x)
+                    && (2..16).contains(&y)
+                    && rows[(y - 2) / 2] >> (4 - (x - 3) / 2) & 1 == 1;
+                assert_eq!(inked, on_glyph, "pixel ({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn anchors_place_the_text_and_svg_carries_it() {
+        let mut figure = Figure::new(40, 10);
+        for (anchor, x) in [(Anchor::End, 20.0), (Anchor::Middle, 20.0)] {
+            figure.push(Shape::Text {
+                at: (x, 8.0),
+                scale: 1,
+                text: "--".into(),
+                anchor,
+                fill: Rgb(0, 0, 0),
+            });
+        }
+        let pixels = figure.to_rgb();
+        let inked = |x: usize| pixels[(4 * 40 + x) * 3] == 0;
+        // '-' is row 3 of 5 columns; "--" ending at 20 covers 8..13 and 14..19,
+        // centred on 20 covers 14..19 and 20..25.
+        let expected: Vec<usize> = (8..13).chain(14..19).chain(20..25).collect();
+        assert_eq!((0..40).filter(|&x| inked(x)).collect::<Vec<_>>(), expected);
+        let svg = figure.to_svg();
+        assert!(
+            svg.contains("text-anchor=\"end\" fill=\"#000000\">--</text>"),
+            "{svg}"
+        );
+        assert!(svg.contains("font-family=\"monospace\""));
     }
 }

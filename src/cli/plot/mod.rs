@@ -1,23 +1,35 @@
 //! `scoretape plot`: pictures of 2-D models and of training logs, as SVG or
-//! PNG (chosen by the output's extension; PNG figures have no text labels).
+//! PNG (chosen by the output's extension), with axes, tick labels, a title
+//! and a legend in both.
 //!
 //! A model plot shows the learned density `exp(-E)` normalised numerically
-//! on the plotted grid (sum of density × cell area = 1) as a heat map, the
-//! score field as arrows, and optionally data (white) and samples (red) as
-//! points. A score network has no density: its plot shows the arrows only.
+//! on the plotted grid (sum of density × cell area = 1) as a heat map with a
+//! colour bar, the score field as arrows, and optionally data (white) and
+//! samples (red) as points. A score network has no density: its plot shows
+//! the arrows and points only. A loss plot shows the loss by step, on a
+//! linear or (`--log-scale`) logarithmic axis.
+//!
+//! Everything is drawn by our own code: [`figure`] holds the shapes and
+//! renders them as SVG text or as pixels for the PNG encoder, [`font`] is the
+//! bitmap font the pixels' text is set in, and [`axes`] the ticks, titles,
+//! legends and colour bars.
 
+mod axes;
 mod figure;
+mod font;
+mod loss;
+mod model;
 
 use super::common::{load_model, Dataset};
 use super::error::CliError;
-use super::log::read_log;
-use crate::error::Error;
-use crate::io::{write_atomic, AnyModel, FileError};
-use crate::sample::{conditioned_score_fn, energy_score_fn};
+use super::objective::ObjectiveName;
+use crate::io::{write_atomic, FileError};
 use crate::tensor::Tensor;
-use clap::Args;
-use figure::{Figure, Rgb, Shape};
+use clap::{Args, ValueEnum};
+use figure::Figure;
 use std::path::{Path, PathBuf};
+
+pub(crate) use model::model_figure;
 
 /// Options of `scoretape plot`.
 #[derive(Args, Debug, Clone)]
@@ -31,9 +43,15 @@ pub struct PlotArgs {
     /// Samples to draw over the model (CSV).
     #[arg(long, value_name = "FILE")]
     pub samples: Option<PathBuf>,
+    /// The objective the model was fitted with, for the title.
+    #[arg(long, value_enum)]
+    pub objective: Option<ObjectiveName>,
     /// Draw this training log (from `fit --log`) instead of a model.
     #[arg(long, value_name = "FILE", conflicts_with = "model")]
     pub loss_curve: Option<PathBuf>,
+    /// With --loss-curve: a logarithmic loss axis (every loss must be positive).
+    #[arg(long, requires = "loss_curve")]
+    pub log_scale: bool,
     /// The figure: .svg or .png.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -43,7 +61,7 @@ pub struct PlotArgs {
 pub(crate) fn run(args: &PlotArgs) -> Result<(), CliError> {
     let format = Format::of(&args.out)?;
     let figure = match (&args.loss_curve, &args.model) {
-        (Some(log), _) => loss_figure(log)?,
+        (Some(log), _) => loss::loss_figure(log, args.log_scale)?,
         (None, Some(model_path)) => {
             let model = load_model(model_path)?;
             let read = |path: &Option<PathBuf>| -> Result<Option<Tensor<f64>>, CliError> {
@@ -57,11 +75,49 @@ pub(crate) fn run(args: &PlotArgs) -> Result<(), CliError> {
                 }
             };
             let (data, samples) = (read(&args.data)?, read(&args.samples)?);
-            model_figure(&model, model_path, data.as_ref(), samples.as_ref())?
+            let caption = caption(args, &model.kind().to_string(), model_path, &data, &samples);
+            model_figure(
+                &model,
+                model_path,
+                &caption,
+                data.as_ref(),
+                samples.as_ref(),
+            )?
         }
         (None, None) => return Err(CliError::usage("give --model or --loss-curve")),
     };
     save(&args.out, format, &figure)
+}
+
+/// The title lines of a model plot: the model, then what is known of its
+/// objective, data and samples.
+fn caption(
+    args: &PlotArgs,
+    kind: &str,
+    model_path: &Path,
+    data: &Option<Tensor<f64>>,
+    samples: &Option<Tensor<f64>>,
+) -> Vec<String> {
+    let mut details = Vec::new();
+    if let Some(objective) = args.objective {
+        let name = objective
+            .to_possible_value()
+            .expect("every objective has a name");
+        details.push(format!("objective {}", name.get_name()));
+    }
+    for (what, path, set) in [
+        ("data", &args.data, data),
+        ("samples", &args.samples, samples),
+    ] {
+        if let (Some(p), Some(t)) = (path, set) {
+            details.push(format!("{what} {} (n={})", p.display(), t.shape()[0]));
+        }
+    }
+    let mut lines = vec![format!("{kind} model {}", model_path.display())];
+    if !details.is_empty() {
+        lines.push(details.join(", "));
+    }
+    lines
 }
 
 #[derive(Clone, Copy)]
@@ -104,261 +160,151 @@ fn encode_png(figure: &Figure) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-const SIZE: u32 = 600;
-const MARGIN: f64 = 50.0;
-const GRID: usize = 100;
-const ARROWS: usize = 20;
+#[cfg(test)]
+mod tests {
+    use super::axes::INK;
+    use super::model::{AREA, COLOUR_BAR, LEGEND_BASELINE};
+    use super::*;
+    use crate::io::AnyModel;
+    use crate::model::QuadraticEnergy;
+    use crate::random::{normal_tensor, seeded};
 
-/// The plotted square: from the points' range with a margin, or [-3, 3]².
-fn bounds(points: &[&Tensor<f64>]) -> (f64, f64, f64, f64) {
-    let mut b = (
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for p in points {
-        for row in p.data().chunks(2) {
-            b = (
-                b.0.min(row[0]),
-                b.1.max(row[0]),
-                b.2.min(row[1]),
-                b.3.max(row[1]),
-            );
+    /// The figure as decoded from its PNG bytes: width, height, RGB pixels.
+    fn decoded(figure: &Figure) -> (usize, usize, Vec<u8>) {
+        let bytes = encode_png(figure).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        (info.width as usize, info.height as usize, pixels)
+    }
+
+    /// How many pixels in the box `x0..x1 × y0..y1` have the ink colour.
+    fn ink_in(
+        image: &(usize, usize, Vec<u8>),
+        (x0, x1): (f64, f64),
+        (y0, y1): (f64, f64),
+    ) -> usize {
+        let (width, _, pixels) = image;
+        let mut count = 0;
+        for y in y0 as usize..y1 as usize {
+            for x in x0 as usize..x1 as usize {
+                let k = (y * width + x) * 3;
+                count += usize::from(pixels[k..k + 3] == [INK.0, INK.1, INK.2]);
+            }
         }
+        count
     }
-    if !b.0.is_finite() {
-        return (-3.0, 3.0, -3.0, 3.0);
-    }
-    let pad = 0.15 * (b.1 - b.0).max(b.3 - b.2).max(1e-3);
-    (b.0 - pad, b.1 + pad, b.2 - pad, b.3 + pad)
-}
 
-/// Cell centres of an `n × n` grid over the bounds, row-major from the top.
-fn grid(n: usize, (x0, x1, y0, y1): (f64, f64, f64, f64)) -> Tensor<f64> {
-    Tensor::from_fn(&[n * n, 2], |k| {
-        let (cell, axis) = (k / 2, k % 2);
-        let (row, column) = (cell / n, cell % n);
-        if axis == 0 {
-            x0 + (column as f64 + 0.5) * (x1 - x0) / n as f64
-        } else {
-            y1 - (row as f64 + 0.5) * (y1 - y0) / n as f64
-        }
-    })
-}
-
-/// Energies and scores of the model on a batch.
-fn energy_and_score(
-    model: &AnyModel,
-    x: &Tensor<f64>,
-) -> Result<(Option<Tensor<f64>>, Tensor<f64>), Error> {
-    fn with<M: crate::model::Energy<f64>>(
-        m: &M,
-        x: &Tensor<f64>,
-    ) -> Result<(Option<Tensor<f64>>, Tensor<f64>), Error> {
-        energy_score_fn(m)(x).map(|(e, s)| (Some(e), s))
-    }
-    match model {
-        AnyModel::MlpEnergy(m) => with(m, x),
-        AnyModel::Quadratic(m) => with(m, x),
-        AnyModel::Boltzmann(m) => with(m, x),
-        // A σ-conditioned network is drawn at its smallest noise, σ = 0.01.
-        AnyModel::MlpScore(m) => Ok((None, conditioned_score_fn(m)(x, 0.01)?)),
-    }
-}
-
-/// Viridis, by linear interpolation between five of its colours; `t ∈ [0, 1]`.
-fn colour_map(t: f64) -> Rgb {
-    const STOPS: [(f64, f64, f64); 5] = [
-        (68.0, 1.0, 84.0),
-        (59.0, 82.0, 139.0),
-        (33.0, 145.0, 140.0),
-        (94.0, 201.0, 98.0),
-        (253.0, 231.0, 37.0),
-    ];
-    let t = t.clamp(0.0, 1.0) * 4.0;
-    let i = (t.floor() as usize).min(3);
-    let f = t - i as f64;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    let mix = |p: f64, q: f64| (p + f * (q - p)).round() as u8;
-    Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
-pub(crate) fn model_figure(
-    model: &AnyModel,
-    path: &Path,
-    data: Option<&Tensor<f64>>,
-    samples: Option<&Tensor<f64>>,
-) -> Result<Figure, CliError> {
-    if model.dim() != 2 {
-        return Err(CliError::data(format!(
-            "{}: plots need a 2-D model, this one has dimension {}",
-            path.display(),
-            model.dim()
-        )));
-    }
-    let points: Vec<&Tensor<f64>> = data.into_iter().chain(samples).collect();
-    let b = bounds(&points);
-    let side = SIZE as f64 - 2.0 * MARGIN;
-    let to_pixel = |x: f64, y: f64| {
-        (
-            MARGIN + (x - b.0) / (b.1 - b.0) * side,
-            MARGIN + (b.3 - y) / (b.3 - b.2) * side,
+    #[test]
+    fn the_png_of_a_model_has_text_where_the_labels_are_and_nowhere_else() {
+        let model = AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap());
+        let points = normal_tensor::<f64, _>(&[200, 2], &mut seeded(0));
+        let caption = [
+            "quadratic model q.json".to_string(),
+            "objective esm, data d.csv (n=200)".to_string(),
+        ];
+        let figure = model_figure(
+            &model,
+            Path::new("q.json"),
+            &caption,
+            Some(&points),
+            Some(&points),
         )
-    };
-    let mut fig = Figure::new(SIZE, SIZE);
-    let (energies, _) = energy_and_score(model, &grid(GRID, b))?;
-    if let Some(e) = energies {
-        // p ∝ exp(-(E - min E)), normalised so that Σ p · cell area = 1.
-        let min = e.data().iter().copied().fold(f64::INFINITY, f64::min);
-        let unnormalised = e.map(|v| (min - v).exp());
-        let area = (b.1 - b.0) * (b.3 - b.2) / (GRID * GRID) as f64;
-        let density = unnormalised.map(|p| p / (unnormalised.sum() * area));
-        let peak = density.data().iter().copied().fold(0.0, f64::max);
-        let cell = side / GRID as f64;
-        for (k, &p) in density.data().iter().enumerate() {
-            fig.push(Shape::Rect {
-                x: MARGIN + (k % GRID) as f64 * cell,
-                y: MARGIN + (k / GRID) as f64 * cell,
-                w: cell + 0.5,
-                h: cell + 0.5,
-                fill: colour_map(p / peak),
-            });
-        }
-        fig.push(Shape::Text {
-            at: (SIZE as f64 - MARGIN, MARGIN - 10.0),
-            size: 12.0,
-            text: format!("peak density {peak:.3}"),
-            anchor: "end",
-        });
-    }
-    let arrow_points = grid(ARROWS, b);
-    let (_, scores) = energy_and_score(model, &arrow_points)?;
-    let longest = scores
-        .data()
-        .chunks(2)
-        .map(|s| s[0].hypot(s[1]))
-        .fold(0.0, f64::max)
-        .max(1e-300);
-    let reach = 0.45 * side / ARROWS as f64;
-    for (p, s) in arrow_points.data().chunks(2).zip(scores.data().chunks(2)) {
-        let from = to_pixel(p[0], p[1]);
-        let scale = reach / longest;
-        let to = (from.0 + s[0] * scale, from.1 - s[1] * scale);
-        fig.push(Shape::Line {
-            from,
-            to,
-            stroke: Rgb(240, 240, 240),
-            width: 1.2,
-        });
-        fig.push(Shape::Circle {
-            centre: to,
-            radius: 1.5,
-            fill: Rgb(240, 240, 240),
-            opacity: 1.0,
-        });
-    }
-    for (set, colour, radius) in [
-        (data, Rgb(255, 255, 255), 1.6),
-        (samples, Rgb(230, 50, 40), 1.6),
-    ] {
-        for row in set.into_iter().flat_map(|t| t.data().chunks(2)) {
-            fig.push(Shape::Circle {
-                centre: to_pixel(row[0], row[1]),
-                radius,
-                fill: colour,
-                opacity: 0.7,
-            });
+        .unwrap();
+        let image = decoded(&figure);
+        assert_eq!(
+            (image.0, image.1),
+            (figure.width as usize, figure.height as usize)
+        );
+        let right = f64::from(figure.width);
+        // The title: a scale-2 first line (14 pixels tall) and a second line.
+        assert!(ink_in(&image, (10.0, 280.0), (14.0, 32.0)) > 200);
+        assert!(ink_in(&image, (10.0, 200.0), (35.0, 45.0)) > 100);
+        // Tick labels under the plot, left of it, and right of the colour bar.
+        let below = AREA.bottom() + 8.0;
+        assert!(ink_in(&image, (AREA.left, AREA.right()), (below, below + 10.0)) > 50);
+        assert!(ink_in(&image, (0.0, AREA.left - 6.0), (AREA.top, AREA.bottom())) > 50);
+        assert!(
+            ink_in(
+                &image,
+                (COLOUR_BAR.right() + 6.0, right),
+                (AREA.top, AREA.bottom())
+            ) > 50
+        );
+        // The legend's text.
+        assert!(
+            ink_in(
+                &image,
+                (AREA.left, right),
+                (LEGEND_BASELINE - 7.0, LEGEND_BASELINE)
+            ) > 50
+        );
+        // Blank: right of the title, between the plot and the colour bar,
+        // and under the legend.
+        assert_eq!(ink_in(&image, (right - 60.0, right), (0.0, 45.0)), 0);
+        assert_eq!(
+            ink_in(
+                &image,
+                (AREA.right() + 2.0, COLOUR_BAR.left - 2.0),
+                (AREA.top, AREA.bottom())
+            ),
+            0
+        );
+        assert_eq!(
+            ink_in(
+                &image,
+                (0.0, right),
+                (LEGEND_BASELINE + 4.0, f64::from(figure.height))
+            ),
+            0
+        );
+        let svg = figure.to_svg();
+        for text in [
+            "quadratic model q.json",
+            ">density</text>",
+            ">x1</text>",
+            ">x2</text>",
+            ">data (n=200)</text>",
+            ">samples (n=200)</text>",
+        ] {
+            assert!(svg.contains(text), "{text}");
         }
     }
-    frame(
-        &mut fig,
-        b,
-        &format!("{} model {}", model.kind(), path.display()),
-    );
-    Ok(fig)
-}
 
-/// A frame around the plot area with the axis ranges and a title.
-fn frame(fig: &mut Figure, (x0, x1, y0, y1): (f64, f64, f64, f64), title: &str) {
-    let side = SIZE as f64 - 2.0 * MARGIN;
-    fig.push(Shape::Frame {
-        x: MARGIN,
-        y: MARGIN,
-        w: side,
-        h: side,
-        stroke: Rgb(0, 0, 0),
-    });
-    let label = |fig: &mut Figure, at: (f64, f64), v: f64, anchor| {
-        fig.push(Shape::Text {
-            at,
-            size: 12.0,
-            text: format!("{v:.3}"),
-            anchor,
-        });
-    };
-    let bottom = MARGIN + side + 16.0;
-    label(fig, (MARGIN, bottom), x0, "start");
-    label(fig, (MARGIN + side, bottom), x1, "end");
-    label(fig, (MARGIN - 4.0, MARGIN + side), y0, "end");
-    label(fig, (MARGIN - 4.0, MARGIN + 10.0), y1, "end");
-    fig.push(Shape::Text {
-        at: (MARGIN, MARGIN - 10.0),
-        size: 14.0,
-        text: title.to_string(),
-        anchor: "start",
-    });
-}
-
-fn loss_figure(path: &Path) -> Result<Figure, CliError> {
-    let rows = read_log(path)?;
-    let steps: Vec<f64> = rows.iter().map(|r| r.step as f64).collect();
-    let values = rows
-        .iter()
-        .map(|r| r.loss)
-        .chain(rows.iter().filter_map(|r| r.validation_loss));
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
-    let pad = 0.05 * (hi - lo).max(1e-12);
-    let b = (
-        steps[0],
-        steps[steps.len() - 1].max(steps[0] + 1.0),
-        lo - pad,
-        hi + pad,
-    );
-    let side = SIZE as f64 - 2.0 * MARGIN;
-    let to_pixel = |x: f64, y: f64| {
-        (
-            MARGIN + (x - b.0) / (b.1 - b.0) * side,
-            MARGIN + (b.3 - y) / (b.3 - b.2) * side,
+    #[test]
+    fn loss_curves_have_axes_and_a_log_scale_for_positive_losses() {
+        let dir = std::env::temp_dir().join(format!("scoretape-plot-loss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log.csv");
+        let mut text = "step,epoch,loss,validation_loss\n".to_string();
+        for step in 1..=50u32 {
+            text += &format!("{step},1,{},\n", 10.0 * 0.9f64.powi(step as i32));
+        }
+        std::fs::write(&log, &text).unwrap();
+        let linear = loss::loss_figure(&log, false).unwrap().to_svg();
+        let logarithmic = loss::loss_figure(&log, true).unwrap();
+        let svg = logarithmic.to_svg();
+        assert!(svg.contains(">loss (log scale)</text>") && svg.contains(">step</text>"));
+        // 10·0.9^50 ≈ 0.05 to 9: ticks at the decades 0.1 and 1 (and 1e-1, 1e0 labels).
+        assert!(
+            svg.contains(">1e-1</text>") && svg.contains(">1e0</text>"),
+            "{svg}"
+        );
+        assert!(!linear.contains("log scale"));
+        let image = decoded(&logarithmic);
+        assert!(ink_in(&image, (0.0, 85.0), (70.0, 570.0)) > 30);
+        std::fs::write(
+            &log,
+            "step,epoch,loss,validation_loss\n1,1,-2.5,\n2,1,-3,\n",
         )
-    };
-    let mut fig = Figure::new(SIZE, SIZE);
-    for pair in rows.windows(2) {
-        fig.push(Shape::Line {
-            from: to_pixel(pair[0].step as f64, pair[0].loss),
-            to: to_pixel(pair[1].step as f64, pair[1].loss),
-            stroke: Rgb(40, 90, 200),
-            width: 1.2,
-        });
+        .unwrap();
+        let err = loss::loss_figure(&log, true)
+            .err()
+            .expect("a negative loss has no logarithm");
+        assert!(err.to_string().contains("needs positive losses"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
-    for r in rows.iter().filter(|r| r.validation_loss.is_some()) {
-        let v = r.validation_loss.expect("filtered");
-        fig.push(Shape::Circle {
-            centre: to_pixel(r.step as f64, v),
-            radius: 3.0,
-            fill: Rgb(230, 120, 20),
-            opacity: 1.0,
-        });
-    }
-    frame(
-        &mut fig,
-        b,
-        &format!(
-            "loss (blue) and validation loss (orange) by step, {}",
-            path.display()
-        ),
-    );
-    Ok(fig)
 }
