@@ -29,7 +29,7 @@
 //! - [`error`]: the crate's [`Error`].
 //!
 //! Optional features add: `io` (JSON model files and CSV data), `cli` (the
-//! `scoretape` program), `ndarray` and `nalgebra` (conversions in `interop`),
+//! `scoretape` program, whose code is not a public API), `ndarray` and `nalgebra` (conversions in `interop`),
 //! `serde` (`Serialize`/`Deserialize` for [`Tensor`] and [`model::Params`]).
 //!
 //! ```
@@ -50,8 +50,12 @@
 extern crate alloc;
 
 pub mod check;
+/// The `scoretape` program's code: not part of the library's API. It is
+/// public only so that the binary (`src/bin/scoretape.rs`) and the tests can
+/// call it, and it may change in any release; depend on the program's command
+/// line, documented by `scoretape --help`, instead.
 #[cfg(feature = "cli")]
-#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+#[doc(hidden)]
 pub mod cli;
 pub mod data;
 pub mod error;
