@@ -16,7 +16,7 @@ use crate::sample::{langevin, score_fn};
 use crate::train::{fit_model, Budget, FitConfig};
 use clap::Args;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options of `scoretape demo`.
 #[derive(Args, Debug, Clone)]
@@ -81,16 +81,19 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     };
     let samples = langevin(score_fn(energy), start, 0.005, 1000, &mut rng)?;
     let figure = model_figure(&model, &args.out, Some(&data), Some(&samples))?;
-    let mut model_path = args.out.clone().into_os_string();
-    model_path.push(".model.json");
-    save_model(std::path::Path::new(&model_path), &model)?;
+    let model_path = model_path(&args.out);
+    save_model(&model_path, &model)?;
     save(&args.out, format, &figure)?;
     if !args.quiet {
-        eprintln!(
-            "wrote {} and {}",
-            args.out.display(),
-            PathBuf::from(model_path).display()
-        );
+        eprintln!("wrote {} and {}", args.out.display(), model_path.display());
     }
     Ok(())
+}
+
+/// Where the demo writes the fitted model: the figure's path with
+/// `.model.json` appended.
+pub(crate) fn model_path(figure: &Path) -> PathBuf {
+    let mut path = figure.as_os_str().to_owned();
+    path.push(".model.json");
+    PathBuf::from(path)
 }

@@ -41,7 +41,12 @@ pub(crate) fn run(args: &DenoiseArgs) -> Result<(), CliError> {
     let tape = Tape::new();
     let params = model.params().record(&tape);
     let clean = denoise_with(&tape, &params, energy_model, &data.x, args.sigma)?;
-    write_samples(args.out.as_deref(), &clean)
+    let what = format!(
+        "the denoised {} by model {}",
+        args.data.display(),
+        args.model.display()
+    );
+    write_samples(args.out.as_deref(), &clean, &what)
 }
 
 fn denoise_with<'t>(

@@ -215,6 +215,9 @@ pub(crate) fn model_figure(
         let area = (b.1 - b.0) * (b.3 - b.2) / (GRID * GRID) as f64;
         let density = unnormalised.map(|p| p / (unnormalised.sum() * area));
         let peak = density.data().iter().copied().fold(0.0, f64::max);
+        if !e.all_finite() || !density.all_finite() || !(peak > 0.0 && peak.is_finite()) {
+            return Err(not_finite_on_grid(path, "the density exp(-E)"));
+        }
         let cell = side / GRID as f64;
         for (k, &p) in density.data().iter().enumerate() {
             fig.push(Shape::Rect {
@@ -234,6 +237,9 @@ pub(crate) fn model_figure(
     }
     let arrow_points = grid(ARROWS, b);
     let (_, scores) = energy_and_score(model, &arrow_points)?;
+    if !scores.all_finite() {
+        return Err(not_finite_on_grid(path, "the score"));
+    }
     let longest = scores
         .data()
         .chunks(2)
@@ -277,6 +283,15 @@ pub(crate) fn model_figure(
         &format!("{} model {}", model.kind(), path.display()),
     );
     Ok(fig)
+}
+
+/// The error for a model whose `what` is not finite somewhere on the grid:
+/// an all-black picture would say nothing.
+fn not_finite_on_grid(path: &Path, what: &str) -> CliError {
+    CliError::data(format!(
+        "{}: {what} of the model is not finite on the plotted grid, so there is nothing to draw",
+        path.display()
+    ))
 }
 
 /// A frame around the plot area with the axis ranges and a title.
