@@ -58,11 +58,12 @@ pub struct FitArgs {
     /// mlp: the activation (softplus, tanh, silu or elu).
     #[arg(long, default_value = "softplus")]
     pub activation: String,
-    /// Passes over the training data (default 50 when --steps is not given).
-    #[arg(long, value_name = "N", conflicts_with = "steps")]
+    /// Passes over the training data (default 50 when --steps is not given;
+    /// at most 2^53).
+    #[arg(long, value_name = "N", conflicts_with = "steps", value_parser = count)]
     pub epochs: Option<u64>,
-    /// Updates in total, counting those before a --resume.
-    #[arg(long, value_name = "N")]
+    /// Updates in total, counting those before a --resume (at most 2^53).
+    #[arg(long, value_name = "N", value_parser = count)]
     pub steps: Option<u64>,
     /// Samples per minibatch.
     #[arg(long, value_parser = at_least_one, default_value_t = 128)]
@@ -181,6 +182,21 @@ impl FitArgs {
     }
 }
 
+/// The most updates or epochs a fit may ask for: 2^53, the largest count
+/// that a float (the progress display, the log) holds exactly. Far beyond
+/// any fit that can finish; larger values are surely typing errors.
+const MAX_COUNT: u64 = 1 << 53;
+
+/// clap value parser: a count of updates or epochs, 0 to 2^53.
+fn count(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(v) if v <= MAX_COUNT => Ok(v),
+        _ => Err(format!(
+            "must be a whole number from 0 to 2^53 = {MAX_COUNT}"
+        )),
+    }
+}
+
 /// Runs `scoretape fit`.
 pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     let data = Dataset::read(&args.data)?;
@@ -202,10 +218,12 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     config
         .validate()
         .map_err(|e| CliError::usage(e.to_string()))?;
-    if let (Budget::Epochs(epochs), None) = (config.budget, total_steps(&config, data.len())) {
-        return Err(CliError::usage(format!(
-            "--epochs {epochs} is more than 2^64 updates on this data"
-        )));
+    if let Budget::Epochs(epochs) = config.budget {
+        if total_steps(&config, data.len()).map_or(true, |t| t > MAX_COUNT) {
+            return Err(CliError::usage(format!(
+                "--epochs {epochs} is more than 2^53 updates on this data"
+            )));
+        }
     }
     let settings = args.fixed_settings();
     let data_identity = DataIdentity::of(&data.x);

@@ -195,22 +195,31 @@ fn check_writable(output: &NamedFile) -> Result<(), CliError> {
             folder.display()
         )));
     }
-    let probe = folder.join(format!(".scoretape-probe-{}", std::process::id()));
-    let created = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe);
+    // One name for every probe, so a process killed between creating and
+    // removing it leaves one file, never a pile. A probe that is there
+    // already (left by such a process, or a concurrent one's) is removed and
+    // made afresh: the folder is writable only if that works.
+    let probe = folder.join(".scoretape-probe");
+    let create = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+    };
+    let created = create().or_else(|e| {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+        fs::remove_file(&probe)?;
+        create()
+    });
     match created {
         Ok(_) => {
             let _ = fs::remove_file(&probe);
             Ok(())
         }
-        // A leftover probe of ours (same PID) still proves the folder
-        // took a file; remove it.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let _ = fs::remove_file(&probe);
-            Ok(())
-        }
+        // Made again by a concurrent command between our remove and create.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(CliError::data(format!(
             "{}: cannot write {}: the folder {} is not writable ({e})",
             path.display(),
