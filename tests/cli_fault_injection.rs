@@ -15,8 +15,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const KILLS: usize = 12;
+/// Updates of the fit (a checkpoint every 2): a few seconds, mostly fsync.
+const STEPS: u64 = 200;
 
 fn fit_args(out: &str, log: &str, resume: bool) -> Vec<String> {
+    let steps = STEPS.to_string();
     let mut args: Vec<String> = [
         "fit",
         "--data",
@@ -32,7 +35,7 @@ fn fit_args(out: &str, log: &str, resume: bool) -> Vec<String> {
         "--seed",
         "5",
         "--steps",
-        "400",
+        &steps,
         "--checkpoint-every",
         "2",
         "--quiet",
@@ -58,8 +61,9 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Whatever of the model, checkpoint and log exists is whole and valid.
-fn check_files(dir: &Path, round: usize) {
+/// Whatever of the model, checkpoint and log exists is whole and valid;
+/// returns the checkpoint's step, if there is one.
+fn check_files(dir: &Path, round: usize) -> Option<u64> {
     let model = dir.join("m.json");
     if model.exists() {
         scoretape::io::load_model(&model)
@@ -107,6 +111,21 @@ fn check_files(dir: &Path, round: usize) {
         "round {round}: {:?}",
         temporaries(dir)
     );
+    checkpoint_step
+}
+
+/// The fit's model and log are byte for byte the uninterrupted fit's.
+fn same_as_straight(dir: &Path) {
+    assert_eq!(
+        fs::read(dir.join("m.json")).unwrap(),
+        fs::read(dir.join("straight.json")).unwrap(),
+        "the resumed model differs from the uninterrupted one"
+    );
+    assert_eq!(
+        fs::read(dir.join("log.csv")).unwrap(),
+        fs::read(dir.join("straight.csv")).unwrap(),
+        "the resumed log differs from the uninterrupted one"
+    );
 }
 
 #[test]
@@ -134,43 +153,50 @@ fn a_fit_killed_at_random_moments_resumes_to_the_uninterrupted_result() {
     let duration = start.elapsed();
 
     let mut state = 20_261_201u64;
-    let mut finished_early = 0;
+    let mut interrupted = 0;
+    let mut steps_seen = std::collections::BTreeSet::new();
     for round in 0..KILLS {
-        let resume = dir.join("m.json.checkpoint.json").exists();
+        let checkpoint = check_files(&dir, round);
         let mut child = Command::new(BIN)
-            .args(fit_args("m.json", "log.csv", resume))
+            .args(fit_args("m.json", "log.csv", checkpoint.is_some()))
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let wait = next(&mut state) % (duration.as_micros() as u64).max(1);
+        // A moment within the expected rest of the run.
+        let left = 1.0 - checkpoint.unwrap_or(0) as f64 / STEPS as f64;
+        let span = (duration.as_micros() as f64 * left.max(0.05)) as u64;
+        let wait = next(&mut state) % span.max(1);
         std::thread::sleep(Duration::from_micros(wait));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
+        steps_seen.extend(check_files(&dir, round));
         if status.success() {
-            finished_early += 1;
+            // It finished first: the result must be the uninterrupted one.
+            // Start over, so that later kills fall mid-run again.
+            same_as_straight(&dir);
+            for name in ["m.json", "m.json.checkpoint.json", "log.csv"] {
+                fs::remove_file(dir.join(name)).unwrap();
+            }
+        } else {
+            interrupted += 1;
         }
-        check_files(&dir, round);
     }
-    assert!(finished_early < KILLS, "no run was ever interrupted");
-    let resume = fit_args(
-        "m.json",
-        "log.csv",
-        dir.join("m.json.checkpoint.json").exists(),
+    // The kills fell at many moments, with the fit making progress between.
+    assert!(
+        interrupted >= KILLS / 2,
+        "only {interrupted} runs were interrupted"
     );
+    assert!(
+        steps_seen.len() >= 3,
+        "checkpoint steps seen: {steps_seen:?}"
+    );
+    let resume = dir.join("m.json.checkpoint.json").exists();
+    let resume = fit_args("m.json", "log.csv", resume);
     ok(&dir, &resume.iter().map(String::as_str).collect::<Vec<_>>());
-    check_files(&dir, KILLS);
-    assert_eq!(
-        fs::read(dir.join("m.json")).unwrap(),
-        fs::read(dir.join("straight.json")).unwrap(),
-        "the resumed model differs from the uninterrupted one"
-    );
-    assert_eq!(
-        fs::read(dir.join("log.csv")).unwrap(),
-        fs::read(dir.join("straight.csv")).unwrap(),
-        "the resumed log differs from the uninterrupted one"
-    );
+    assert_eq!(check_files(&dir, KILLS), Some(STEPS));
+    same_as_straight(&dir);
     assert!(temporaries(&dir).is_empty(), "{:?}", temporaries(&dir));
     fs::remove_dir_all(&dir).unwrap();
 }
