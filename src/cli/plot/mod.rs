@@ -215,7 +215,8 @@ pub(crate) fn model_figure(
         let area = (b.1 - b.0) * (b.3 - b.2) / (GRID * GRID) as f64;
         let density = unnormalised.map(|p| p / (unnormalised.sum() * area));
         let peak = density.data().iter().copied().fold(0.0, f64::max);
-        if !e.all_finite() || !density.all_finite() || !(peak > 0.0 && peak.is_finite()) {
+        let drawable = e.all_finite() && density.all_finite() && peak > 0.0 && peak.is_finite();
+        if !drawable {
             return Err(not_finite_on_grid(path, "the density exp(-E)"));
         }
         let cell = side / GRID as f64;
