@@ -324,3 +324,55 @@ fn a_stale_temporary_of_a_killed_write_is_removed_by_the_next_write() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn dev_stdout_redirected_to_a_file_is_appended_to_and_checked_for_clashes() {
+    let dir = scratch("out-stdout");
+    make_model(&dir);
+    let appended = |name: &str, args: &[&str]| {
+        let file = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(dir.join(name))
+            .unwrap();
+        std::process::Command::new(cli_support::BIN)
+            .args(args)
+            .current_dir(&dir)
+            .stdout(file)
+            .output()
+            .unwrap()
+    };
+    // `>> out.csv`: what was there stays.
+    fs::write(dir.join("out.csv"), "# kept\n").unwrap();
+    let out = appended(
+        "out.csv",
+        &["data", "two-moons", "--n", "2", "--out", "/dev/stdout"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(dir.join("out.csv")).unwrap();
+    assert!(text.starts_with("# kept\n"), "{text:?}");
+    assert_eq!(text.lines().count(), 3, "{text:?}");
+    // `--out /dev/stdout >> m.json` is the model itself: refused.
+    let before = fs::read(dir.join("m.json")).unwrap();
+    let out = appended(
+        "m.json",
+        &[
+            "sample",
+            "--model",
+            "m.json",
+            "--n",
+            "2",
+            "--out",
+            "/dev/stdout",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("are the same file"), "{stderr}");
+    assert_eq!(fs::read(dir.join("m.json")).unwrap(), before);
+    fs::remove_dir_all(&dir).unwrap();
+}

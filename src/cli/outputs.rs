@@ -4,7 +4,8 @@
 //! For each output path:
 //! - a folder is refused (exit 2);
 //! - something that exists and is not a regular file (a character device
-//!   such as `/dev/stdout`, a FIFO, a socket) will be written as a stream
+//!   such as `/dev/stdout`, a FIFO, a socket), or an open file descriptor
+//!   (`/dev/stdout` redirected to a file), will be written as a stream
 //!   ([`crate::io::write_atomic`]) and needs no more checks;
 //! - otherwise (a regular file, a symbolic link to one, or nothing yet) the
 //!   folder of the file that will be replaced must exist and be writable,
@@ -20,7 +21,7 @@ use super::demo;
 use super::error::CliError;
 use super::fit::last_finite_path;
 use super::Command;
-use crate::io::{folder_of, resolve_links};
+use crate::io::{folder_of, is_stream, resolve_links};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -172,17 +173,15 @@ fn identity(path: &Path) -> Option<Identity> {
 /// writable.
 fn check_writable(output: &NamedFile) -> Result<(), CliError> {
     let path = &output.path;
-    match fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            return Err(CliError::usage(format!(
-                "{} {}: is a folder, not a file",
-                output.option,
-                path.display()
-            )))
-        }
-        // A device, FIFO or socket: written as a stream.
-        Ok(meta) if !meta.is_file() => return Ok(()),
-        _ => {}
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::usage(format!(
+            "{} {}: is a folder, not a file",
+            output.option,
+            path.display()
+        )));
+    }
+    if is_stream(path) {
+        return Ok(());
     }
     let target = resolve_links(path);
     let folder = folder_of(&target);

@@ -8,7 +8,10 @@
 //!   atomically, and the link stays a link.
 //! - Anything else that exists (a character device such as `/dev/stdout`, a
 //!   FIFO, a socket) is written to directly as a stream, never renamed over;
-//!   a write error there (no space left, a closed pipe) is an error.
+//!   a write error there (no space left, a closed pipe) is an error. So is a
+//!   process's open file reached through `/dev/stdout`, `/dev/fd/N` or
+//!   `/proc/…/fd/N` (`--out /dev/stdout > file`): it is appended to, as the
+//!   shell's redirection asked, not replaced.
 //!
 //! The temporary file is `.NAME.tmp-PID` next to the target. A write killed
 //! midway leaves it behind; the next write to the same target removes such
@@ -38,14 +41,11 @@ use std::path::{Path, PathBuf};
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let cannot = |e: std::io::Error| FileError::new(path, format!("cannot write: {e}"));
-    // `metadata` follows symbolic links: this is what the path leads to.
-    if let Ok(meta) = fs::metadata(path) {
-        if meta.is_dir() {
-            return Err(FileError::new(path, "is a folder, not a file"));
-        }
-        if !meta.is_file() {
-            return write_stream(path, bytes).map_err(cannot);
-        }
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(FileError::new(path, "is a folder, not a file"));
+    }
+    if is_stream(path) {
+        return write_stream(path, bytes).map_err(cannot);
     }
     let target = resolve_links(path);
     remove_stale_temporaries(&target);
@@ -61,23 +61,54 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
+/// Whether `path` is written as a stream rather than replaced: it exists and
+/// is neither a regular file nor a folder (a device, FIFO or socket), or it
+/// reaches an open file descriptor (`/dev/stdout`, `/dev/fd/N`,
+/// `/proc/…/fd/N`).
+pub(crate) fn is_stream(path: &Path) -> bool {
+    // `metadata` follows symbolic links: this is what the path leads to.
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => false,
+        Ok(meta) if !meta.is_file() => true,
+        Ok(_) => link_chain(path).iter().any(|p| is_descriptor(p)),
+        Err(_) => false,
+    }
+}
+
+/// A path that names an open file descriptor rather than a file.
+fn is_descriptor(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.starts_with("/dev/fd/")
+        || matches!(&*text, "/dev/stdout" | "/dev/stderr" | "/dev/stdin")
+        || (text.starts_with("/proc/") && text.contains("/fd/"))
+}
+
 /// The file a chain of symbolic links ends at (which may not exist yet: a
 /// dangling link's target is created). A path that is not a link is itself.
 /// Gives up after 40 links (a loop), returning the last one.
 pub(crate) fn resolve_links(path: &Path) -> PathBuf {
-    let mut current = path.to_path_buf();
+    link_chain(path).pop().unwrap_or_else(|| path.to_path_buf())
+}
+
+/// `path`, then each path its symbolic links lead to, in order (at most 40).
+fn link_chain(path: &Path) -> Vec<PathBuf> {
+    let mut chain = vec![path.to_path_buf()];
     for _ in 0..40 {
-        let is_link = fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink());
+        let current = &chain[chain.len() - 1];
+        let is_link = fs::symlink_metadata(current).is_ok_and(|m| m.file_type().is_symlink());
         if !is_link {
             break;
         }
-        match fs::read_link(&current) {
-            Ok(next) if next.is_absolute() => current = next,
-            Ok(next) => current = folder_of(&current).join(next),
+        match fs::read_link(current) {
+            Ok(next) if next.is_absolute() => chain.push(next),
+            Ok(next) => {
+                let next = folder_of(current).join(next);
+                chain.push(next);
+            }
             Err(_) => break,
         }
     }
-    current
+    chain
 }
 
 /// The folder a file is in (`.` for a bare file name).
@@ -88,10 +119,11 @@ pub(crate) fn folder_of(path: &Path) -> &Path {
     }
 }
 
-/// Writes to something that is not a regular file (device, FIFO, socket),
-/// without creating, truncating or renaming anything.
+/// Writes to a stream (device, FIFO, socket, open descriptor) without
+/// creating, truncating or renaming anything; appending, so that a file
+/// behind `/dev/stdout` keeps what the shell's `>>` kept.
 fn write_stream(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut stream = fs::OpenOptions::new().write(true).open(path)?;
+    let mut stream = fs::OpenOptions::new().append(true).open(path)?;
     stream.write_all(bytes)?;
     stream.flush()
 }

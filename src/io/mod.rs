@@ -21,7 +21,7 @@ mod model_file;
 mod serde_model;
 
 pub use atomic::write_atomic;
-pub(crate) use atomic::{folder_of, resolve_links};
+pub(crate) use atomic::{folder_of, is_stream, resolve_links};
 pub use csv::{parse_csv, parse_table, read_csv, read_table, to_csv_string, write_csv, Table};
 pub use model_file::{
     layout_json, load_model, model_from_json, model_to_json, parse_model, save_model, AnyModel,
