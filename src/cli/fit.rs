@@ -291,7 +291,11 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
             Ok(outcome) => outcome,
             Err(Error::Numerical(reason)) => {
                 progress.finish();
-                return Err(stopped(args, &model, &log, &reason));
+                let what = format!(
+                    "stopped on a numerical failure {}",
+                    with_update(&reason, &log)
+                );
+                return Err(stopped(args, &model, &log, &what));
             }
             Err(e) => {
                 progress.finish();
@@ -310,11 +314,11 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
             // or not a checkpoint is written; JSON could not hold them anyway.
             if !state.optimizer.buffers.iter().all(Tensor::all_finite) {
                 progress.finish();
-                let reason = format!(
-                    "at update {}: the optimiser state is not finite",
+                let what = format!(
+                    "stopped on a numerical failure at update {}: the optimiser state is not finite",
                     state.step
                 );
-                return Err(stopped(args, &model, &log, &reason));
+                return Err(stopped(args, &model, &log, &what));
             }
             let saved = Checkpoint {
                 settings: settings.clone(),
@@ -394,10 +398,23 @@ pub(crate) fn last_finite_path(out: &Path) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// A fit stopped by a numerical failure (`reason` names the update and
-/// what is not finite): writes the last finite parameters next to `--out`
-/// and the log of the updates made, and returns the error that says so.
-fn stopped(args: &FitArgs, model: &AnyModel, log: &[LogRow], reason: &str) -> CliError {
+/// `reason` starting with the update it happened at: the library's reason
+/// names it; if one does not, the update after the last one logged is the
+/// one that failed.
+fn with_update(reason: &str, log: &[LogRow]) -> String {
+    if reason.starts_with("at update") {
+        reason.to_string()
+    } else {
+        let failed = log.last().map_or(1, |row| row.step + 1);
+        format!("at update {failed}: {reason}")
+    }
+}
+
+/// A fit stopped by a numerical failure or divergence (`what` says so and
+/// names the update, e.g. `diverged at update 7: …`): writes the last finite
+/// parameters next to `--out` and the log of the updates made, and returns
+/// the error that says where.
+fn stopped(args: &FitArgs, model: &AnyModel, log: &[LogRow], what: &str) -> CliError {
     if let Some(path) = &args.log {
         let finite: Vec<LogRow> = log.iter().copied().filter(|r| r.loss.is_finite()).collect();
         // Best effort: the error below is what matters.
@@ -412,16 +429,8 @@ fn stopped(args: &FitArgs, model: &AnyModel, log: &[LogRow], reason: &str) -> Cl
         ),
         Err(e) => format!("the last finite parameters could not be written: {e}"),
     };
-    // The library's reason names the update; if one does not, the update
-    // after the last one logged is the one that failed.
-    let reason = if reason.contains("at update") {
-        reason.to_string()
-    } else {
-        let failed = log.last().map_or(1, |row| row.step + 1);
-        format!("at update {failed}: {reason}")
-    };
     CliError::data(format!(
-        "{}: the fit stopped on a numerical failure {reason}; {written}",
+        "{}: the fit {what}; {written}",
         args.data.display()
     ))
 }
