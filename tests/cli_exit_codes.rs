@@ -399,5 +399,26 @@ fn messages_print_numbers_short_and_blame_the_right_file() {
         "huge.json",
     );
     assert!(line.contains("x.csv"), "{line}");
+    // So do samples and denoised values that are not finite.
+    fails(
+        &dir,
+        &["sample", "--model", "huge.json", "--n", "3", "--steps", "2"],
+        1,
+        "huge.json",
+    );
+    fails(
+        &dir,
+        &[
+            "denoise",
+            "--model",
+            "huge.json",
+            "--data",
+            "x.csv",
+            "--sigma",
+            "0.1",
+        ],
+        1,
+        "huge.json",
+    );
     fs::remove_dir_all(&dir).unwrap();
 }

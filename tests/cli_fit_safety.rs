@@ -43,7 +43,10 @@ fn diverges_the_same_with_and_without_checkpoints(dir: &Path, base: &[&str]) {
         assert!(line.contains(" at update "), "{line}");
         let sibling = format!("{name}.last-finite.json");
         assert!(line.contains(&sibling), "{line}");
-        assert!(line.contains(&format!("({name} was not written)")), "{line}");
+        assert!(
+            line.contains(&format!("({name} was not written)")),
+            "{line}"
+        );
         assert!(
             !dir.join(name).exists(),
             "--out was written by a failed fit"

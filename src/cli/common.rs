@@ -145,6 +145,20 @@ pub(crate) fn write_samples(
     }
 }
 
+/// The error with `path` in front, unless it already names it (so that a
+/// numerical failure deep in a sampler says which model it was).
+pub(crate) fn naming(path: &Path, e: CliError) -> CliError {
+    let name = path.display().to_string();
+    if e.message.contains(&name) {
+        e
+    } else {
+        CliError {
+            message: format!("{name}: {}", e.message),
+            ..e
+        }
+    }
+}
+
 /// Prints to standard output, turning a closed pipe into an error rather
 /// than a panic.
 pub(crate) fn print_stdout(text: &str) -> Result<(), CliError> {

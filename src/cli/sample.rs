@@ -6,7 +6,7 @@
 //! random bits; the Langevin samplers refuse it, and Gibbs sampling refuses
 //! every other model.
 
-use super::common::{at_least_one, load_model, positive, write_samples};
+use super::common::{at_least_one, load_model, naming, positive, write_samples};
 use super::error::CliError;
 use super::limits::{check_values, product};
 use crate::error::Error;
@@ -77,7 +77,7 @@ pub(crate) fn run(args: &SampleArgs) -> Result<(), CliError> {
     check_values(product(&[args.n, model.dim()]), || {
         format!("{} samples of dimension {}", args.n, model.dim())
     })?;
-    let samples = draw(&model, args)?;
+    let samples = draw(&model, args).map_err(|e| naming(&args.model, e))?;
     let what = format!("the samples of {}", args.model.display());
     write_samples(args.out.as_deref(), &samples, &what)
 }
