@@ -14,8 +14,8 @@ fn valid_models() -> Vec<String> {
     let models = [
         AnyModel::MlpEnergy(MlpEnergy::new(2, &[3], Activation::Tanh, 1).unwrap()),
         AnyModel::MlpScore(MlpScore::new(2, &[3], Activation::Silu, true, 2).unwrap()),
-        AnyModel::Quadratic(QuadraticEnergy::new(2)),
-        AnyModel::Boltzmann(Boltzmann::new(3)),
+        AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap()),
+        AnyModel::Boltzmann(Boltzmann::new(3).unwrap()),
     ];
     models
         .iter()

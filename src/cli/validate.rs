@@ -86,7 +86,7 @@ pub(crate) fn check(command: &Command, matches: &ArgMatches) -> Result<(), CliEr
             }
         }
         Command::Sample(a) => {
-            if a.sampler != SamplerArg::Annealed {
+            if a.sampler != Some(SamplerArg::Annealed) {
                 refuse(
                     &["sigma_max", "sigma_min", "levels"],
                     "to this --sampler (only annealed)",
