@@ -215,6 +215,20 @@ fn an_option_that_does_not_apply_is_refused() {
             "--levels does not apply",
         ),
         (
+            &[
+                "sample",
+                "--model",
+                "m.json",
+                "--n",
+                "3",
+                "--sampler",
+                "gibbs",
+                "--step-size",
+                "0.1",
+            ],
+            "--step-size does not apply",
+        ),
+        (
             &["data", "two-moons", "--n", "3", "--side", "5"],
             "--side does not apply",
         ),

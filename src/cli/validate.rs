@@ -86,6 +86,9 @@ pub(crate) fn check(command: &Command, matches: &ArgMatches) -> Result<(), CliEr
             }
         }
         Command::Sample(a) => {
+            if a.sampler == Some(SamplerArg::Gibbs) {
+                refuse(&["step_size"], "to --sampler gibbs (it has no step)")?;
+            }
             if a.sampler != Some(SamplerArg::Annealed) {
                 refuse(
                     &["sigma_max", "sigma_min", "levels"],
