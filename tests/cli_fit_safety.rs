@@ -91,7 +91,6 @@ fn a_quadratic_fit_at_a_huge_learning_rate_stops_and_writes_the_last_finite_para
 /// the training loop's divergence detection (a loss far above its early
 /// scale is a failure).
 #[test]
-#[ignore = "needs the training loop's divergence detection (branch exec); remove once merged"]
 fn an_mlp_fit_at_a_huge_learning_rate_is_a_failure() {
     let dir = scratch("fit-diverge-mlp");
     data(&dir, "x.csv", "1");

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::io::{save_model, write_atomic, AnyModel};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
 use crate::optim::Adam;
+use crate::tensor::Tensor;
 use crate::train::{resume_model, Budget, Event, FitConfig, FitState, StopReason};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
@@ -289,6 +290,11 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         );
         let outcome = match outcome {
             Ok(outcome) => outcome,
+            Err(Error::Diverged { update, reason }) => {
+                progress.finish();
+                let what = format!("diverged at update {update}: {reason}");
+                return Err(stopped(args, &model, &log, &what));
+            }
             Err(Error::Numerical(reason)) => {
                 progress.finish();
                 let what = format!(
