@@ -220,7 +220,7 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         .validate()
         .map_err(|e| CliError::usage(e.to_string()))?;
     if let Budget::Epochs(epochs) = config.budget {
-        if total_steps(&config, data.len()).map_or(true, |t| t > MAX_COUNT) {
+        if total_steps(&config, data.len()).is_none_or(|t| t > MAX_COUNT) {
             return Err(CliError::usage(format!(
                 "--epochs {epochs} is more than 2^53 updates on this data"
             )));
