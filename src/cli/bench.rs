@@ -43,18 +43,18 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
     /// The least number of timed calls per cell.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", value_parser = super::common::at_least_one, default_value_t = 20)]
     pub calls: usize,
     /// Untimed calls before timing starts.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub warmup: usize,
     /// Keep timing calls until at least this many seconds have been timed
     /// (and at least `--calls` calls made), so fast cells get many calls.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    #[arg(long, value_name = "SECONDS", value_parser = super::common::non_negative, default_value_t = 1.0)]
     pub min_time: f64,
     /// Override the input dimension d of every selected size (h and B stay),
     /// e.g. to see how esm and ssm scale with d.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = super::common::at_least_one)]
     pub dim: Option<usize>,
 }
 

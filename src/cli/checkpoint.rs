@@ -5,9 +5,13 @@
 //! Numbers are written in shortest round-trip form and read back exactly, so
 //! a resumed fit continues from bit-identical values.
 //!
+//! The training data is identified by its shape and a 64-bit FNV-1a hash of
+//! its values ([`DataIdentity`]), so a resume on other data is noticed.
+//!
 //! ```json
-//! {"format": "scoretape-checkpoint", "version": 1,
-//!  "settings": {"objective": "ssm", "seed": 0, …},
+//! {"format": "scoretape-checkpoint", "version": 2,
+//!  "settings": {"objective": "ssm", "seed": 0, "model": "mlp", "hidden": [64, 64], …},
+//!  "data": {"rows": 1000, "columns": 2, "fnv1a64": "8f1c0b5e3d2a4b67"},
 //!  "state": {"step": 200, "optimizer": {"steps": 200, "buffers": [{"shape": [2], "data": [..]}, …]},
 //!            "last_validation": 0.5, "best_validation": 0.4, "epochs_since_best": 1,
 //!            "epoch_loss_sum": 3.25},
@@ -23,12 +27,80 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 
 const FORMAT: &str = "scoretape-checkpoint";
-const VERSION: u64 = 1;
+/// Version 2 added the model's shape to the settings and the data identity.
+const VERSION: u64 = 2;
+
+/// Which training data a checkpoint was made on: its shape and the 64-bit
+/// FNV-1a hash of its values' bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DataIdentity {
+    pub rows: usize,
+    pub columns: usize,
+    pub hash: u64,
+}
+
+impl DataIdentity {
+    pub fn of(x: &Tensor<f64>) -> Self {
+        let (rows, columns) = match x.shape() {
+            [r, c] => (*r, *c),
+            _ => (x.len(), 1),
+        };
+        DataIdentity {
+            rows,
+            columns,
+            hash: fnv1a64(x.data().iter().flat_map(|v| v.to_bits().to_le_bytes())),
+        }
+    }
+
+    fn to_json(self) -> Value {
+        json!({"rows": self.rows, "columns": self.columns, "fnv1a64": format!("{:016x}", self.hash)})
+    }
+
+    fn from_json(value: &Value) -> Result<Self, String> {
+        let whole = |key: &str| {
+            value[key]
+                .as_u64()
+                .map(|n| n as usize)
+                .ok_or_else(|| format!("data.{key} must be a whole number"))
+        };
+        let hash = value["fnv1a64"]
+            .as_str()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or("data.fnv1a64 must be 16 hexadecimal digits")?;
+        Ok(DataIdentity {
+            rows: whole("rows")?,
+            columns: whole("columns")?,
+            hash,
+        })
+    }
+}
+
+impl std::fmt::Display for DataIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} rows × {} columns, FNV-1a hash {:016x}",
+            self.rows, self.columns, self.hash
+        )
+    }
+}
+
+/// The 64-bit FNV-1a hash of a byte stream (Fowler, Noll, Vo): for each
+/// byte, `h = (h ^ byte) · 0x100000001b3`, from `h = 0xcbf29ce484222325`.
+/// Stable across versions and machines, which is all a checkpoint needs; it
+/// is not a cryptographic hash.
+pub(crate) fn fnv1a64(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
 
 /// What a checkpoint holds.
 pub(crate) struct Checkpoint {
     /// The settings that a resumed fit must share (objective, seed, …).
     pub settings: Map<String, Value>,
+    /// The training data it was made on.
+    pub data: DataIdentity,
     pub state: FitState<f64>,
     pub model: AnyModel,
 }
@@ -52,6 +124,7 @@ pub(crate) fn save(path: &Path, checkpoint: &Checkpoint) -> Result<(), CliError>
         "format": FORMAT,
         "version": VERSION,
         "settings": checkpoint.settings,
+        "data": checkpoint.data.to_json(),
         "state": {
             "step": state.step,
             "optimizer": {"steps": state.optimizer.steps, "buffers": buffers},
@@ -79,7 +152,7 @@ pub(crate) fn load(path: &Path) -> Result<Checkpoint, CliError> {
             format!("cannot read the checkpoint to resume from: {e}"),
         )
     })?;
-    let value: Value = serde_json::from_str(&text)
+    let value: Value = serde_json::from_str(crate::io::without_bom(&text))
         .map_err(|e| FileError::at_line(path, e.line(), format!("invalid JSON: {e}")))?;
     parse(&value).map_err(|m| FileError::new(path, m).into())
 }
@@ -100,6 +173,7 @@ fn parse(value: &Value) -> Result<Checkpoint, String> {
         .as_object()
         .ok_or("missing \"settings\"")?
         .clone();
+    let data = DataIdentity::from_json(&value["data"])?;
     let model = model_from_json(&value["model"]).map_err(|e| format!("model: {e}"))?;
     let s = &value["state"];
     let whole = |key: &str| {
@@ -156,11 +230,45 @@ fn parse(value: &Value) -> Result<Checkpoint, String> {
             ),
         },
     };
+    check_buffers(&state, &model)?;
     Ok(Checkpoint {
         settings,
+        data,
         state,
         model,
     })
+}
+
+/// The optimiser's buffers must be Adam's two moments per parameter tensor,
+/// each of its shape (a corrupt file would otherwise fail later, in the fit,
+/// with a message about shapes that blames no file).
+fn check_buffers(state: &FitState<f64>, model: &AnyModel) -> Result<(), String> {
+    let shapes: Vec<&[usize]> = model.params().values().iter().map(|t| t.shape()).collect();
+    let buffers = &state.optimizer.buffers;
+    if buffers.is_empty() {
+        return Ok(());
+    }
+    if buffers.len() != 2 * shapes.len() {
+        return Err(format!(
+            "state.optimizer.buffers has {} entries, but Adam on this model's {} parameter tensors keeps {}",
+            buffers.len(),
+            shapes.len(),
+            2 * shapes.len()
+        ));
+    }
+    for (i, b) in buffers.iter().enumerate() {
+        let expected = shapes[i % shapes.len()];
+        if b.shape() != expected {
+            return Err(format!(
+                "state.optimizer.buffers[{i}] has shape {:?}, but its parameter has shape {expected:?}",
+                b.shape()
+            ));
+        }
+        if !b.all_finite() {
+            return Err(format!("state.optimizer.buffers[{i}] is not finite"));
+        }
+    }
+    Ok(())
 }
 
 fn buffer(value: &Value) -> Result<Tensor<f64>, String> {

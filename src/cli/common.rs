@@ -63,7 +63,7 @@ impl Dataset {
                 format!(
                     "field {} is {}, but {why} needs binary (0/1) data",
                     k % d + 1,
-                    self.x.data()[k]
+                    short(self.x.data()[k])
                 ),
             )),
             None => Ok(()),
@@ -83,6 +83,22 @@ pub(crate) fn positive(text: &str) -> Result<f64, String> {
         Ok(_) => Err("must be a positive finite number".into()),
         Err(_) => Err("not a number".into()),
     }
+}
+
+/// clap value parser: a finite number ≥ 0.
+pub(crate) fn non_negative(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+        Ok(_) => Err("must be a finite number ≥ 0".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}
+
+/// A number for a message, short: `1e-300`, not three hundred digits
+/// (Rust's `Debug` form of a float switches to exponent notation for very
+/// small and very large magnitudes; `Display` never does).
+pub(crate) fn short(v: f64) -> String {
+    format!("{v:?}")
 }
 
 /// clap value parser: an integer ≥ 1.
@@ -107,16 +123,38 @@ pub(crate) fn widths(text: &str) -> Result<Vec<usize>, String> {
 }
 
 /// Writes samples as CSV to `out`, or to standard output without it.
-pub(crate) fn write_samples(out: Option<&Path>, x: &Tensor<f64>) -> Result<(), CliError> {
+/// `what` says where they come from (`the samples of model m.json`), for
+/// the error when one is not finite.
+pub(crate) fn write_samples(
+    out: Option<&Path>,
+    x: &Tensor<f64>,
+    what: &str,
+) -> Result<(), CliError> {
+    if let Some(k) = x.data().iter().position(|v| !v.is_finite()) {
+        let columns = x.shape().get(1).copied().unwrap_or(1).max(1);
+        return Err(CliError::data(format!(
+            "{what}: row {} field {} is {}; nothing was written (a smaller step size may help)",
+            k / columns + 1,
+            k % columns + 1,
+            short(x.data()[k])
+        )));
+    }
     match out {
         Some(path) => Ok(io::write_csv(path, x)?),
-        None => {
-            if !x.all_finite() {
-                return Err(CliError::data(
-                    "the result has NaN or infinite values (try a smaller step size)",
-                ));
-            }
-            print_stdout(&io::to_csv_string(x))
+        None => print_stdout(&io::to_csv_string(x)),
+    }
+}
+
+/// The error with `path` in front, unless it already names it (so that a
+/// numerical failure deep in a sampler says which model it was).
+pub(crate) fn naming(path: &Path, e: CliError) -> CliError {
+    let name = path.display().to_string();
+    if e.message.contains(&name) {
+        e
+    } else {
+        CliError {
+            message: format!("{name}: {}", e.message),
+            ..e
         }
     }
 }

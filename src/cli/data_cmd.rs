@@ -35,5 +35,5 @@ pub(crate) fn run(args: &DataArgs) -> Result<(), CliError> {
         Err(e) => return Err(CliError::usage(e.to_string())),
     };
     let x = set.generate::<f64>(args.n, args.seed)?;
-    write_samples(args.out.as_deref(), &x)
+    write_samples(args.out.as_deref(), &x, &format!("data set {}", args.name))
 }

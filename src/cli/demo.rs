@@ -26,7 +26,7 @@ use crate::sample::{energy_distance, energy_score_fn, mala};
 use crate::train::{fit_model, Budget, FitConfig};
 use clap::Args;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options of `scoretape demo`.
 #[derive(Args, Debug, Clone)]
@@ -107,9 +107,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
     let distance = energy_distance(&data, &samples)?;
     let fresh = ToyData::TwoMoons.generate::<f64>(args.n, args.seed.wrapping_add(2))?;
     let yardstick = energy_distance(&data, &fresh)?;
-    let mut model_path = args.out.clone().into_os_string();
-    model_path.push(".model.json");
-    let model_path = PathBuf::from(model_path);
+    let model_path = model_path(&args.out);
     let caption = [
         format!("{} model {}", model.kind(), model_path.display()),
         format!(
@@ -130,4 +128,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         eprintln!("wrote {} and {}", args.out.display(), model_path.display());
     }
     Ok(())
+}
+
+/// Where the demo writes the fitted model: the figure's path with
+/// `.model.json` appended.
+pub(crate) fn model_path(figure: &Path) -> PathBuf {
+    let mut path = figure.as_os_str().to_owned();
+    path.push(".model.json");
+    PathBuf::from(path)
 }

@@ -1,7 +1,7 @@
 //! `scoretape denoise`: Tweedie's formula E[x | x̃] ≈ x̃ + σ² s(x̃) applied to
 //! every row of a noisy data set.
 
-use super::common::{load_model, positive, write_samples, Dataset};
+use super::common::{load_model, naming, positive, write_samples, Dataset};
 use super::error::CliError;
 use crate::model::Energy;
 use crate::objective::tweedie_denoise_energy;
@@ -40,8 +40,14 @@ pub(crate) fn run(args: &DenoiseArgs) -> Result<(), CliError> {
     })?;
     let tape = Tape::new();
     let params = model.params().record(&tape);
-    let clean = denoise_with(&tape, &params, energy_model, &data.x, args.sigma)?;
-    write_samples(args.out.as_deref(), &clean)
+    let clean = denoise_with(&tape, &params, energy_model, &data.x, args.sigma)
+        .map_err(|e| naming(&args.model, e))?;
+    let what = format!(
+        "the denoised {} by model {}",
+        args.data.display(),
+        args.model.display()
+    );
+    write_samples(args.out.as_deref(), &clean, &what)
 }
 
 fn denoise_with<'t>(

@@ -158,12 +158,22 @@ fn evaluate_loss(
         (value, Vec::new())
     };
     if !value.is_finite() {
-        return Err(CliError::data(format!("the loss is {value}")));
+        return Err(CliError::data(format!(
+            "{}: the {} loss of model {} is {value}",
+            data.path.display(),
+            objective.name(),
+            args.model.display()
+        )));
     }
     let mut out = json!({"objective": objective.name(), "loss": value});
     if args.grad {
         if gradients.iter().any(|g| !g.all_finite()) {
-            return Err(CliError::data("the gradient has NaN or infinite values"));
+            return Err(CliError::data(format!(
+                "{}: the gradient of the {} loss of model {} has NaN or infinite values",
+                data.path.display(),
+                objective.name(),
+                args.model.display()
+            )));
         }
         out["grad"] = layout_json(model.params().names(), &gradients);
     }
@@ -270,6 +280,12 @@ fn evaluate_quantity(
         }
         Quantity::Trace => batched_hessian_trace(energy.sum(), x)?,
     };
-    let values = tensor_json(&values.value(), quantity.name())?;
+    let what = format!(
+        "{} of model {} on {}",
+        quantity.name(),
+        args.model.display(),
+        data.path.display()
+    );
+    let values = tensor_json(&values.value(), &what)?;
     Ok(json!({"quantity": quantity.name(), "values": values}))
 }

@@ -6,16 +6,19 @@
 //! exactly as an uninterrupted one (see [`crate::train::resume`]): the fit
 //! runs in segments that end at each checkpoint step.
 
-use super::checkpoint::{self, Checkpoint};
+use super::checkpoint::{self, Checkpoint, DataIdentity};
 use super::common::{at_least_one, positive, widths, Dataset};
 use super::error::CliError;
+use super::limits::{check_values, product};
 use super::log::{format_log, read_log, LogRow};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
 use super::progress::Progress;
+use super::validate::check_mlp_size;
 use crate::error::Error;
 use crate::io::{save_model, write_atomic, AnyModel};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
 use crate::optim::Adam;
+use crate::tensor::Tensor;
 use crate::train::{resume_model, Budget, Event, FitConfig, FitState, StopReason};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
@@ -56,11 +59,12 @@ pub struct FitArgs {
     /// mlp: the activation (softplus, tanh, silu or elu).
     #[arg(long, default_value = "softplus")]
     pub activation: String,
-    /// Passes over the training data (default 50 when --steps is not given).
-    #[arg(long, value_name = "N", conflicts_with = "steps")]
+    /// Passes over the training data (default 50 when --steps is not given;
+    /// at most 2^53).
+    #[arg(long, value_name = "N", conflicts_with = "steps", value_parser = count)]
     pub epochs: Option<u64>,
-    /// Updates in total, counting those before a --resume.
-    #[arg(long, value_name = "N")]
+    /// Updates in total, counting those before a --resume (at most 2^53).
+    #[arg(long, value_name = "N", value_parser = count)]
     pub steps: Option<u64>,
     /// Samples per minibatch.
     #[arg(long, value_parser = at_least_one, default_value_t = 128)]
@@ -97,9 +101,16 @@ pub struct FitArgs {
     /// The checkpoint file (default: the --out file with .checkpoint.json added).
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
-    /// Continue from the checkpoint instead of starting afresh.
+    /// Continue from the checkpoint instead of starting afresh. The command
+    /// line must be the same as the one that made the checkpoint (apart from
+    /// --steps/--epochs, --quiet, --resume); the data too, unless
+    /// --allow-other-data.
     #[arg(long)]
     pub resume: bool,
+    /// --resume: continue even though the data is not the checkpoint's (it
+    /// is identified by its shape and a hash of its values).
+    #[arg(long)]
+    pub allow_other_data: bool,
     /// Write the training log (CSV: step,epoch,loss,validation_loss) here.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -112,7 +123,8 @@ pub struct FitArgs {
 }
 
 impl FitArgs {
-    fn checkpoint_path(&self) -> Option<PathBuf> {
+    /// The checkpoint file, if the fit writes or reads one.
+    pub(crate) fn checkpoint_path(&self) -> Option<PathBuf> {
         if let Some(path) = &self.checkpoint {
             return Some(path.clone());
         }
@@ -139,8 +151,13 @@ impl FitArgs {
 
     /// The settings a resumed fit must share with the fit that wrote the
     /// checkpoint, for the result to be the same as an uninterrupted fit.
-    fn fixed_settings(&self, data: &Dataset) -> Map<String, Value> {
-        let value = json!({
+    fn fixed_settings(&self) -> Map<String, Value> {
+        let model = self
+            .model
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        let mut value = json!({
+            "model": model,
             "objective": self.objective.name(),
             "batch_size": self.batch_size,
             "lr": self.lr,
@@ -150,9 +167,15 @@ impl FitArgs {
             "sigma": self.sigma,
             "sigmas": self.sigmas,
             "validation": self.validation,
-            "data_rows": data.len(),
-            "data_columns": data.dim(),
         });
+        if matches!(self.model, ModelArg::Mlp | ModelArg::MlpScore) {
+            let hidden = widths(&self.hidden).unwrap_or_default();
+            value["hidden"] = json!(hidden);
+            value["activation"] = json!(self.activation.trim());
+        }
+        if self.model == ModelArg::MlpScore {
+            value["sigma_conditioned"] = json!(self.sigma_conditioned);
+        }
         match value {
             Value::Object(map) => map,
             _ => unreachable!("json! of an object"),
@@ -160,9 +183,25 @@ impl FitArgs {
     }
 }
 
+/// The most updates or epochs a fit may ask for: 2^53, the largest count
+/// that a float (the progress display, the log) holds exactly. Far beyond
+/// any fit that can finish; larger values are surely typing errors.
+const MAX_COUNT: u64 = 1 << 53;
+
+/// clap value parser: a count of updates or epochs, 0 to 2^53.
+fn count(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(v) if v <= MAX_COUNT => Ok(v),
+        _ => Err(format!(
+            "must be a whole number from 0 to 2^53 = {MAX_COUNT}"
+        )),
+    }
+}
+
 /// Runs `scoretape fit`.
 pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     let data = Dataset::read(&args.data)?;
+    check_sizes(args, &data)?;
     if args.objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
@@ -180,13 +219,21 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     config
         .validate()
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let settings = args.fixed_settings(&data);
+    if let Budget::Epochs(epochs) = config.budget {
+        if total_steps(&config, data.len()).is_none_or(|t| t > MAX_COUNT) {
+            return Err(CliError::usage(format!(
+                "--epochs {epochs} is more than 2^53 updates on this data"
+            )));
+        }
+    }
+    let settings = args.fixed_settings();
+    let data_identity = DataIdentity::of(&data.x);
     let checkpoint_path = args.checkpoint_path();
     let (mut model, mut state, mut log) = if args.resume {
         let path = checkpoint_path
             .as_deref()
             .expect("--resume has a checkpoint path");
-        resume_from(path, &settings, args.log.as_deref())?
+        resume_from(path, &settings, args, &data, data_identity)?
     } else {
         (new_model(args, data.dim())?, FitState::fresh(), Vec::new())
     };
@@ -243,22 +290,49 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         );
         let outcome = match outcome {
             Ok(outcome) => outcome,
+            Err(Error::Diverged { update, reason }) => {
+                progress.finish();
+                let what = format!("diverged at update {update}: {reason}");
+                return Err(stopped(args, &model, &log, &what));
+            }
+            Err(Error::Numerical(reason)) => {
+                progress.finish();
+                let what = format!(
+                    "stopped on a numerical failure {}",
+                    with_update(&reason, &log)
+                );
+                return Err(stopped(args, &model, &log, &what));
+            }
             Err(e) => {
                 progress.finish();
                 return Err(fit_error(e, &data));
             }
         };
         state = outcome.state;
+        // The log is written before the checkpoint: a kill between the two
+        // leaves the log ahead, and a resume cuts it back to the
+        // checkpoint's step, so every update is in it exactly once.
+        if let Some(path) = &args.log {
+            write_atomic(path, format_log(&log).as_bytes())?;
+        }
         if let Some(path) = &checkpoint_path {
+            // Non-finite optimiser moments are a numerical failure whether
+            // or not a checkpoint is written; JSON could not hold them anyway.
+            if !state.optimizer.buffers.iter().all(Tensor::all_finite) {
+                progress.finish();
+                let what = format!(
+                    "stopped on a numerical failure at update {}: the optimiser state is not finite",
+                    state.step
+                );
+                return Err(stopped(args, &model, &log, &what));
+            }
             let saved = Checkpoint {
                 settings: settings.clone(),
+                data: data_identity,
                 state: state.clone(),
                 model: model.clone(),
             };
             checkpoint::save(path, &saved)?;
-        }
-        if let Some(path) = &args.log {
-            write_atomic(path, format_log(&log).as_bytes())?;
         }
         if outcome.stop != StopReason::Callback {
             break;
@@ -269,11 +343,15 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Reads the checkpoint (and the log written with it) to continue a fit.
+/// Reads the checkpoint (and the log written with it) to continue a fit,
+/// refusing (exit 2) a command line or data that differ from the ones that
+/// made it.
 fn resume_from(
     path: &Path,
     settings: &Map<String, Value>,
-    log_path: Option<&Path>,
+    args: &FitArgs,
+    data: &Dataset,
+    data_identity: DataIdentity,
 ) -> Result<(AnyModel, FitState<f64>, Vec<LogRow>), CliError> {
     let saved = checkpoint::load(path)?;
     if let Some((key, old, new)) = checkpoint::first_difference(&saved.settings, settings) {
@@ -283,13 +361,114 @@ fn resume_from(
             path.display()
         )));
     }
-    let mut log = match log_path {
-        Some(p) if p.exists() => read_log(p)?,
+    if saved.data != data_identity && !args.allow_other_data {
+        return Err(CliError::usage(format!(
+            "{}: the checkpoint was made on other data ({}) than {} ({}); \
+             pass --allow-other-data to continue on it anyway",
+            path.display(),
+            saved.data,
+            data.path.display(),
+            data_identity
+        )));
+    }
+    let log = match &args.log {
+        Some(p) if p.exists() => log_until(p, saved.state.step)?,
         _ => Vec::new(),
     };
-    // Updates after the checkpoint were lost with the interrupted run.
-    log.retain(|row| row.step <= saved.state.step);
     Ok((saved.model, saved.state, log))
+}
+
+/// The log's rows up to the checkpoint's `step`. The log is written before
+/// each checkpoint, so it holds updates 1, 2, …, at least up to `step`;
+/// later rows were lost with the interrupted run and are dropped.
+fn log_until(path: &Path, step: u64) -> Result<Vec<LogRow>, CliError> {
+    let mut log = read_log(path)?;
+    log.retain(|row| row.step <= step);
+    let contiguous = log.iter().zip(1u64..).all(|(row, k)| row.step == k);
+    if !contiguous || log.len() as u64 != step {
+        return Err(CliError::data(format!(
+            "{}: the log does not hold updates 1 to {step} of the checkpoint once each \
+             (it is from another fit, or was edited); move it away to resume without it",
+            path.display()
+        )));
+    }
+    Ok(log)
+}
+
+/// Where a fit that stops on a numerical failure writes its last finite
+/// parameters: the `--out` path with `.last-finite.json` appended. `--out`
+/// itself is left as it was, so a failed fit is never mistaken for a result.
+pub(crate) fn last_finite_path(out: &Path) -> PathBuf {
+    let mut path = out.as_os_str().to_owned();
+    path.push(".last-finite.json");
+    PathBuf::from(path)
+}
+
+/// `reason` starting with the update it happened at: the library's reason
+/// names it; if one does not, the update after the last one logged is the
+/// one that failed.
+fn with_update(reason: &str, log: &[LogRow]) -> String {
+    if reason.starts_with("at update") {
+        reason.to_string()
+    } else {
+        let failed = log.last().map_or(1, |row| row.step + 1);
+        format!("at update {failed}: {reason}")
+    }
+}
+
+/// A fit stopped by a numerical failure or divergence (`what` says so and
+/// names the update, e.g. `diverged at update 7: …`): writes the last finite
+/// parameters next to `--out` and the log of the updates made, and returns
+/// the error that says where.
+fn stopped(args: &FitArgs, model: &AnyModel, log: &[LogRow], what: &str) -> CliError {
+    if let Some(path) = &args.log {
+        let finite: Vec<LogRow> = log.iter().copied().filter(|r| r.loss.is_finite()).collect();
+        // Best effort: the error below is what matters.
+        let _ = write_atomic(path, format_log(&finite).as_bytes());
+    }
+    let path = last_finite_path(&args.out);
+    let written = match save_model(&path, model) {
+        Ok(()) => format!(
+            "the last finite parameters were written to {} ({} was not written)",
+            path.display(),
+            args.out.display()
+        ),
+        Err(e) => format!("the last finite parameters could not be written: {e}"),
+    };
+    CliError::data(format!(
+        "{}: the fit {what}; {written}",
+        args.data.display()
+    ))
+}
+
+/// Refuses (exit 1) a model or a number of projections too large to hold,
+/// before anything is allocated.
+fn check_sizes(args: &FitArgs, data: &Dataset) -> Result<(), CliError> {
+    if matches!(args.model, ModelArg::Mlp | ModelArg::MlpScore) && !args.resume {
+        let hidden = widths(&args.hidden)
+            .map_err(|e| CliError::usage(format!("invalid value for --hidden: {e}")))?;
+        let output = if args.model == ModelArg::Mlp {
+            1
+        } else {
+            data.dim()
+        };
+        let layers: Vec<usize> = std::iter::once(data.dim())
+            .chain(hidden)
+            .chain([output])
+            .collect();
+        check_mlp_size(&layers, "--hidden")?;
+    }
+    if matches!(args.objective, ObjectiveName::Ssm | ObjectiveName::SsmVr) {
+        let batch = args.batch_size.min(data.len());
+        check_values(product(&[args.projections, batch, data.dim()]), || {
+            format!(
+                "{} projections of a batch of {batch} samples of dimension {} (--projections)",
+                args.projections,
+                data.dim()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Noise levels such as `1.0,0.3,0.1`.

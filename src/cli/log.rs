@@ -37,7 +37,7 @@ pub(crate) fn read_log(path: &Path) -> Result<Vec<LogRow>, FileError> {
 }
 
 pub(crate) fn parse_log(text: &str, path: &Path) -> Result<Vec<LogRow>, FileError> {
-    let mut lines = text.lines().enumerate();
+    let mut lines = crate::io::without_bom(text).lines().enumerate();
     match lines.next() {
         Some((_, header)) if header.trim() == HEADER => {}
         _ => {

@@ -15,8 +15,12 @@
 //! | 3 ([`EXIT_INTERNAL`]) | a bug in scoretape (please report it) |
 //!
 //! Every error is one line on standard error, `error: ` followed by the file,
-//! the line when there is one, and the problem. Output files are written
-//! atomically, so a failed command never leaves a half-written file.
+//! the line when there is one, and the problem. Before any work, every output
+//! is checked: its folder must exist and be writable, and it must not be an
+//! input or another output. Output files are written atomically, so a failed
+//! command never leaves a half-written file; a device, FIFO or socket is
+//! written as a stream, and a symbolic link is followed (see
+//! `docs/reliability.md`).
 //!
 //! ```
 //! // The same as running `scoretape data two-moons --n 3 --seed 1`.
@@ -35,12 +39,15 @@ mod denoise;
 mod error;
 mod eval;
 mod fit;
+mod limits;
 mod log;
 mod metric;
 mod objective;
+mod outputs;
 mod plot;
 mod progress;
 mod sample;
+mod validate;
 
 pub use data_cmd::DataArgs;
 pub use demo::DemoArgs;
@@ -53,7 +60,7 @@ pub use objective::{ObjectiveName, ProjectionArg};
 pub use plot::PlotArgs;
 pub use sample::{SampleArgs, SamplerArg};
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
 
 /// The command line.
@@ -145,14 +152,23 @@ where
     I: IntoIterator<Item = A>,
     A: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    // The matches are kept beside the parsed command: they say which
+    // options were given on the command line, so that one that does not
+    // apply can be refused.
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // --help and --version are "errors" to clap, printed to stdout.
             let _ = e.print();
             return if e.use_stderr() { EXIT_USAGE } else { 0 };
         }
     };
+    let subcommand_matches = matches
+        .subcommand()
+        .map_or_else(ArgMatches::default, |(_, m)| m.clone());
     // A panic is a bug; report it as one line instead of a backtrace.
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {
@@ -161,7 +177,10 @@ where
     if cli.threads.is_some() {
         crate::exec::set_default_threads(cli.threads);
     }
-    let result = std::panic::catch_unwind(|| dispatch(&cli.command));
+    // Unwind-safe in fact: after a panic nothing here is used again.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch(&cli.command, &subcommand_matches)
+    }));
     std::panic::set_hook(previous_hook);
     match result {
         Ok(Ok(())) => 0,
@@ -173,7 +192,11 @@ where
     }
 }
 
-fn dispatch(command: &Command) -> Result<(), CliError> {
+/// Checks the command line and the command's files before any work, then
+/// runs it.
+fn dispatch(command: &Command, matches: &ArgMatches) -> Result<(), CliError> {
+    validate::check(command, matches)?;
+    outputs::check(command)?;
     match command {
         Command::Data(args) => data_cmd::run(args),
         Command::Fit(args) => fit::run(args),

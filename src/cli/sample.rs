@@ -6,8 +6,9 @@
 //! random bits; the Langevin samplers refuse it, and Gibbs sampling refuses
 //! every other model.
 
-use super::common::{at_least_one, load_model, positive, write_samples};
+use super::common::{at_least_one, load_model, naming, positive, write_samples};
 use super::error::CliError;
+use super::limits::{check_values, product};
 use crate::error::Error;
 use crate::io::AnyModel;
 use crate::model::Energy;
@@ -73,8 +74,12 @@ pub struct SampleArgs {
 /// Runs `scoretape sample`.
 pub(crate) fn run(args: &SampleArgs) -> Result<(), CliError> {
     let model = load_model(&args.model)?;
-    let samples = draw(&model, args)?;
-    write_samples(args.out.as_deref(), &samples)
+    check_values(product(&[args.n, model.dim()]), || {
+        format!("{} samples of dimension {}", args.n, model.dim())
+    })?;
+    let samples = draw(&model, args).map_err(|e| naming(&args.model, e))?;
+    let what = format!("the samples of {}", args.model.display());
+    write_samples(args.out.as_deref(), &samples, &what)
 }
 
 /// The samples, `[n, d]`.

@@ -57,7 +57,7 @@ pub fn parse_table<T: Real>(text: &str, source: &Path) -> Result<Table<T>, FileE
     let mut lines = Vec::new();
     // (line number, field count) of the first data line.
     let mut width: Option<(usize, usize)> = None;
-    for (index, line) in text.lines().enumerate() {
+    for (index, line) in super::without_bom(text).lines().enumerate() {
         let number = index + 1;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {

@@ -21,6 +21,7 @@ mod model_file;
 mod serde_model;
 
 pub use atomic::write_atomic;
+pub(crate) use atomic::{folder_of, is_stream, resolve_links};
 pub use csv::{parse_csv, parse_table, read_csv, read_table, to_csv_string, write_csv, Table};
 pub use model_file::{
     layout_json, load_model, model_from_json, model_to_json, parse_model, save_model, AnyModel,
@@ -87,3 +88,9 @@ impl fmt::Display for FileError {
 }
 
 impl std::error::Error for FileError {}
+
+/// The text without a UTF-8 byte-order mark at its start (some editors on
+/// Windows write one); files are read as if it were not there.
+pub(crate) fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}

@@ -426,7 +426,7 @@ pub fn load_model(path: &Path) -> Result<AnyModel, FileError> {
 /// assert!(err.to_string().contains("unknown activation \"relu\""));
 /// ```
 pub fn parse_model(text: &str, source: &Path) -> Result<AnyModel, FileError> {
-    let value: Value = serde_json::from_str(text)
+    let value: Value = serde_json::from_str(super::without_bom(text))
         .map_err(|e| FileError::at_line(source, e.line(), format!("invalid JSON: {e}")))?;
     model_from_json(&value).map_err(|message| FileError::new(source, message))
 }

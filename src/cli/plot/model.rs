@@ -156,6 +156,10 @@ pub(crate) fn model_figure(
         let area = (b.1 - b.0) * (b.3 - b.2) / (GRID * GRID) as f64;
         let density = unnormalised.map(|p| p / (unnormalised.sum() * area));
         let peak = density.data().iter().copied().fold(0.0, f64::max);
+        let drawable = e.all_finite() && density.all_finite() && peak > 0.0 && peak.is_finite();
+        if !drawable {
+            return Err(not_finite_on_grid(path, "the density exp(-E)"));
+        }
         let cell = AREA.width / GRID as f64;
         for (k, &p) in density.data().iter().enumerate() {
             fig.push(Shape::Rect {
@@ -170,6 +174,9 @@ pub(crate) fn model_figure(
     }
     let arrow_points = grid(ARROWS, b);
     let (_, scores) = energy_and_score(model, &arrow_points)?;
+    if !scores.all_finite() {
+        return Err(not_finite_on_grid(path, "the score"));
+    }
     let longest = scores
         .data()
         .chunks(2)
@@ -220,4 +227,13 @@ pub(crate) fn model_figure(
         &entries,
     );
     Ok(fig)
+}
+
+/// The error for a model whose `what` is not finite somewhere on the grid:
+/// an all-black picture would say nothing.
+fn not_finite_on_grid(path: &Path, what: &str) -> CliError {
+    CliError::data(format!(
+        "{}: {what} of the model is not finite on the plotted grid, so there is nothing to draw",
+        path.display()
+    ))
 }
