@@ -502,13 +502,13 @@ proptest! {
 
     #[test]
     fn quadratic(d in 1usize..=5, seed in 0u64..1000) {
-        let model = randomised(QuadraticEnergy::new(d), seed, 0.5);
+        let model = randomised(QuadraticEnergy::new(d).unwrap(), seed, 0.5);
         check_model(&model, &batch(4, d, seed + 1))?;
     }
 
     #[test]
     fn boltzmann(d in 1usize..=5, seed in 0u64..1000) {
-        let model = randomised(Boltzmann::new(d), seed, 0.7);
+        let model = randomised(Boltzmann::new(d).unwrap(), seed, 0.7);
         check_model(&model, &batch(4, d, seed + 1))?;
     }
 
