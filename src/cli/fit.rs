@@ -10,7 +10,7 @@ use super::checkpoint::{self, Checkpoint};
 use super::common::{at_least_one, positive, widths, Dataset};
 use super::error::CliError;
 use super::log::{format_log, read_log, LogRow};
-use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
+use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg, TraceArg};
 use super::progress::Progress;
 use crate::error::Error;
 use crate::io::{save_model, write_atomic, AnyModel};
@@ -78,6 +78,11 @@ pub struct FitArgs {
     /// Sliced objectives: the distribution of the projections.
     #[arg(long, value_enum, default_value_t = ProjectionArg::Gaussian)]
     pub projection_kind: ProjectionArg,
+    /// esm with an energy model: the Hessian traces by d HVPs or by one
+    /// forward-Laplacian sweep (the same loss to rounding). Default: the
+    /// faster at the model's dimension (the Laplacian from d = 2 on).
+    #[arg(long, value_enum)]
+    pub trace: Option<TraceArg>,
     /// dsm: the noise level σ > 0.
     #[arg(long, value_parser = positive, default_value_t = 0.1)]
     pub sigma: f64,
@@ -134,6 +139,7 @@ impl FitArgs {
             projections: self.projections,
             projection_kind: self.projection_kind,
             sigmas,
+            trace: self.trace,
         })
     }
 
