@@ -1,13 +1,14 @@
 //! Criterion benches of the objective workloads of `docs/performance.md`: each of
 //! `esm`, `ssm`, `ssm-vr`, `dsm`, `rm` computes its loss and the gradient of
-//! the loss with respect to every model parameter, at sizes S, M, L; and
-//! `esm-laplacian`, exact score matching with its Hessian traces by the
-//! forward Laplacian against the same loss by `d` HVPs, both on one thread.
+//! the loss with respect to every model parameter, at sizes S, M, L
+//! (`esm-laplacian` is `esm` with the trace by the forward Laplacian); and
+//! `esm-trace`, the library call of exact score matching with either trace on
+//! one thread, so the two are compared like for like.
 //!
 //! ```text
 //! cargo bench --bench objectives            # all of them (a few minutes)
 //! cargo bench --bench objectives -- ssm/L   # one cell
-//! cargo bench --bench objectives -- esm-laplacian/
+//! cargo bench --bench objectives -- esm-trace/
 //! ```
 
 mod common;
@@ -26,12 +27,12 @@ fn objectives(c: &mut Criterion) {
     }
 }
 
-/// `esm-laplacian/{trace}-{size}`: the loss and θ-gradient of exact score
+/// `esm-trace/{trace}-{size}`: the loss and θ-gradient of exact score
 /// matching on the `esm` workload's model and batch, with either trace, on
 /// the calling thread (the library call itself, without the bench runner's
 /// row blocks over cores), so the two traces are compared like for like.
-fn esm_laplacian(c: &mut Criterion) {
-    let mut group = c.benchmark_group("esm-laplacian");
+fn esm_trace(c: &mut Criterion) {
+    let mut group = c.benchmark_group("esm-trace");
     group
         .sample_size(10)
         .sampling_mode(SamplingMode::Flat)
@@ -61,5 +62,5 @@ fn esm_laplacian(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, objectives, esm_laplacian);
+criterion_group!(benches, objectives, esm_trace);
 criterion_main!(benches);
