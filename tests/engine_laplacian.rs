@@ -331,6 +331,23 @@ proptest! {
         }, &[a])?;
     }
 
+    // Select (the one primitive of the piecewise operations) and the
+    // composites on it, away from their kinks.
+    #[test]
+    fn select_and_piecewise(
+        (a, b) in shape(1, 3).prop_flat_map(|s| {
+            (tensor_of(s.clone(), away_from_zero(0.2, 2.0)), tensor_of(s, -2.0..2.0))
+        }),
+    ) {
+        let condition: Vec<bool> = a.data().iter().map(|&v| v > 0.0).collect();
+        check_laplacian(
+            |x| Var::select(&condition, x[0].sin(), x[1].square()),
+            &[a.clone(), b.clone()],
+        )?;
+        check_laplacian(|x| (x[0].abs() * x[1]).relu() + x[0].max(x[1]), &[a.clone(), b])?;
+        check_laplacian(|x| x[0].square().logsumexp(0) + x[0].clamp(-0.1, 0.1), &[a])?;
+    }
+
     // The forward Laplacian's own primitive: all its rules, to third order
     // against finite differences, and its Laplacian rule (nested: the
     // Laplacian of a node that holds a Jacobian stack).
