@@ -8,13 +8,16 @@
 //! 4. forward-over-reverse: `jvp` of the recorded gradient, which appends the
 //!    nodes computing the Hessian-vector product H v (what `hvp` does),
 //!
-//! then a nested derivative, d/dx [x · d/dy (x·y)] = 2x, on a tape of its own.
+//! then a nested derivative, d/dx [x · d/dy (x·y)] = 2x, on a tape of its own,
+//! and 6. the forward Laplacian of f: one forward sweep carrying each node's
+//! value, gradient and Laplacian (what `laplacian` does), on a tape of its own.
 //! docs/autodiff.md walks through this output line by line.
 //!
 //! Run with `cargo run --example wengert`; add `-- --dot` to print instead the
 //! Graphviz DOT of the tape after stage 4.
 
-use scoretape::{grad, hvp, jvp, Error, Tape, Tensor};
+use scoretape::tape::forward_laplacian;
+use scoretape::{grad, hvp, jvp, laplacian, Error, Tape, Tensor};
 
 fn main() -> Result<(), Error> {
     let print_dot = std::env::args().any(|arg| arg == "--dot");
@@ -94,5 +97,26 @@ fn main() -> Result<(), Error> {
     println!("== 5. d/dx [x * d/dy (x*y)] at x = 3, y = 5\n{nested_tape}");
     println!("result = {:.4}   analytic 2x = 6", outer.item());
     assert_eq!(outer.item(), 6.0);
+
+    // The forward Laplacian: with x = [x1, x2] as one vector input, every
+    // node carries its derivatives along e1 and e2 (J, a row each) and its
+    // Laplacian L; the input starts as (J = I, L = 0).
+    let jet_tape = Tape::new();
+    let x = jet_tape.input(Tensor::vector(&[2.0, 3.0]));
+    let (x_first, x_second) = (x.slice(0, 0, 1), x.slice(0, 1, 2));
+    let f_of_vector = (x_first * x_second + x_first.sin()).sum();
+    let identity = jet_tape.constant(Tensor::eye(2));
+    let jet = forward_laplacian(&[f_of_vector], x, identity)?[0];
+    let trace = jet.laplacian.expect("f is curved").item();
+    let gradient = jet.jacobian.to_vec();
+    println!("\n== 6. forward_laplacian(f, x, I) at x = [2, 3]\n{jet_tape}");
+    println!(
+        "J = ({:.4}, {:.4})   L = {trace:.4}   analytic ∇f = (x2 + cos x1, x1), Δf = -sin x1",
+        gradient[0], gradient[1]
+    );
+    assert!((trace + 2f64.sin()).abs() < 1e-15);
+    assert!((gradient[0] - (3.0 + 2f64.cos())).abs() < 1e-15);
+    assert!((gradient[1] - 2.0).abs() < 1e-15);
+    assert!((laplacian(f_of_vector, x)?.item() - trace).abs() < 1e-15);
     Ok(())
 }

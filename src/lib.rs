@@ -85,8 +85,8 @@ pub use error::Error;
 pub use rand;
 pub use real::Real;
 pub use tape::{
-    batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,
-    hessian_trace, hvp, hvp_reverse_over_reverse, jacobian, jvp, vjp, GradAccumulator, Mark, Tape,
-    Var,
+    batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, batched_laplacian,
+    grad, hessian, hessian_trace, hvp, hvp_reverse_over_reverse, jacobian, jvp, laplacian, vjp,
+    GradAccumulator, Mark, Tape, Var,
 };
 pub use tensor::Tensor;

@@ -26,6 +26,7 @@
 //! | `grad` | `E(x_b)` and `∇x E(x_b)` for every `b` |
 //! | `hvp` | `H(x_b) v_b` for every `b`, forward-over-reverse, `v_b ~ N(0, I)` |
 //! | `esm` | `J = mean_b [-tr H(x_b) + ½‖∇x E(x_b)‖²]` (trace by `d` HVPs) and `∂J/∂θ` |
+//! | `esm-laplacian` | the same `J` and `∂J/∂θ`, the trace by the forward Laplacian |
 //! | `ssm` | `J = mean_b [-v_bᵀH v_b + ½(v_bᵀ∇x E)²]` and `∂J/∂θ` |
 //! | `ssm-vr` | `J = mean_b [-v_bᵀH v_b + ½‖∇x E‖²]` and `∂J/∂θ` |
 //! | `dsm` | `J = mean_b ½‖s(x_b + σε_b) + ε_b/σ‖²`, `σ = 0.1`, `s = -∇x E`, and `∂J/∂θ` |
@@ -59,7 +60,7 @@
 use crate::error::Error;
 use crate::exec::Evaluator;
 use crate::model::{Activation, Energy, MlpEnergy, Model};
-use crate::objective::{Draws, Objective, ProjectionKind, SlicedVariant};
+use crate::objective::{Draws, ExactTrace, Objective, ProjectionKind, SlicedVariant};
 use crate::optim::Adam;
 use crate::random::{bernoulli_tensor, normal_tensor, seeded};
 use crate::tape::{grad, hvp, jvp, Mark, Tape, Var};
@@ -99,8 +100,11 @@ pub enum Workload {
     Grad,
     /// Per-sample Hessian-vector products, forward-over-reverse.
     Hvp,
-    /// Exact score matching: loss and parameter gradient.
+    /// Exact score matching, the trace by `d` HVPs: loss and parameter gradient.
     Esm,
+    /// Exact score matching, the trace by the forward Laplacian: loss and
+    /// parameter gradient.
+    EsmLaplacian,
     /// Sliced score matching: loss and parameter gradient.
     Ssm,
     /// Sliced score matching with variance reduction: loss and parameter gradient.
@@ -123,10 +127,11 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order of `docs/performance.md`.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Workload::Grad,
         Workload::Hvp,
         Workload::Esm,
+        Workload::EsmLaplacian,
         Workload::Ssm,
         Workload::SsmVr,
         Workload::Dsm,
@@ -148,6 +153,7 @@ impl Workload {
             Workload::Grad => "grad",
             Workload::Hvp => "hvp",
             Workload::Esm => "esm",
+            Workload::EsmLaplacian => "esm-laplacian",
             Workload::Ssm => "ssm",
             Workload::SsmVr => "ssm-vr",
             Workload::Dsm => "dsm",
@@ -189,7 +195,10 @@ impl Workload {
             variant,
         };
         Some(match self {
-            Workload::Esm | Workload::TrainEsm => Objective::exact(),
+            Workload::Esm => Objective::exact_with(ExactTrace::Hvp),
+            Workload::EsmLaplacian => Objective::exact_with(ExactTrace::Laplacian),
+            // A training step takes the trace `fit` takes by default.
+            Workload::TrainEsm => Objective::exact(),
             Workload::Ssm | Workload::TrainSsm => sliced(SlicedVariant::Standard),
             Workload::SsmVr => sliced(SlicedVariant::VarianceReduced),
             Workload::Dsm | Workload::TrainDsm => Objective::denoising(DSM_SIGMA),
@@ -221,7 +230,12 @@ impl Workload {
     pub fn is_objective(self) -> bool {
         matches!(
             self,
-            Workload::Esm | Workload::Ssm | Workload::SsmVr | Workload::Dsm | Workload::Rm
+            Workload::Esm
+                | Workload::EsmLaplacian
+                | Workload::Ssm
+                | Workload::SsmVr
+                | Workload::Dsm
+                | Workload::Rm
         )
     }
 
@@ -314,7 +328,7 @@ impl FromStr for Workload {
             .find(|w| w.name() == s)
             .ok_or_else(|| {
                 Error::InvalidData(format!(
-                    "unknown workload {s:?} (expected grad, hvp, esm, ssm, ssm-vr, dsm, rm, rosenbrock, train-esm, train-ssm, train-dsm or train-rm)"
+                    "unknown workload {s:?} (expected grad, hvp, esm, esm-laplacian, ssm, ssm-vr, dsm, rm, rosenbrock, train-esm, train-ssm, train-dsm or train-rm)"
                 ))
             })
     }

@@ -10,7 +10,7 @@
 use super::common::{at_least_one, load_model, positive, print_json, tensor_json, Dataset};
 use super::error::CliError;
 use super::metric::{evaluate_metric, MetricArgs};
-use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
+use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg, TraceArg};
 use crate::exec::Evaluator;
 use crate::io::{layout_json, AnyModel};
 use crate::random::seeded;
@@ -51,6 +51,11 @@ pub struct EvalArgs {
     /// Sliced objectives without --projections: their distribution.
     #[arg(long, value_enum, default_value_t = ProjectionArg::Gaussian)]
     pub projection_kind: ProjectionArg,
+    /// esm with an energy model: the Hessian traces by d HVPs or by one
+    /// forward-Laplacian sweep (the same loss to rounding). Default: the
+    /// faster at the model's dimension (the Laplacian from d = 2 on).
+    #[arg(long, value_enum)]
+    pub trace: Option<TraceArg>,
     /// dsm: the standard-normal noise ε as CSV, one row per sample (x̃ = x + σε).
     /// Without it the noise is drawn from --seed.
     #[arg(long, value_name = "FILE")]
@@ -132,6 +137,7 @@ fn evaluate_loss(
         projections: args.num_projections,
         projection_kind: args.projection_kind,
         sigmas: vec![args.sigma],
+        trace: args.trace,
     };
     let objective_fn = settings.objective_for(model)?;
     if objective == ObjectiveName::Rm {

@@ -11,7 +11,7 @@ use super::common::{at_least_one, positive, widths, Dataset};
 use super::error::CliError;
 use super::limits::{check_values, product};
 use super::log::{format_log, read_log, LogRow};
-use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
+use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg, TraceArg};
 use super::progress::Progress;
 use super::validate::check_mlp_size;
 use crate::error::Error;
@@ -82,6 +82,11 @@ pub struct FitArgs {
     /// Sliced objectives: the distribution of the projections.
     #[arg(long, value_enum, default_value_t = ProjectionArg::Gaussian)]
     pub projection_kind: ProjectionArg,
+    /// esm with an energy model: the Hessian traces by d HVPs or by one
+    /// forward-Laplacian sweep (the same loss to rounding). Default: the
+    /// faster at the model's dimension (the Laplacian from d = 2 on).
+    #[arg(long, value_enum)]
+    pub trace: Option<TraceArg>,
     /// dsm: the noise level σ > 0.
     #[arg(long, value_parser = positive, default_value_t = 0.1)]
     pub sigma: f64,
@@ -146,6 +151,7 @@ impl FitArgs {
             projections: self.projections,
             projection_kind: self.projection_kind,
             sigmas,
+            trace: self.trace,
         })
     }
 

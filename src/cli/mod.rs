@@ -56,7 +56,7 @@ pub use error::{CliError, EXIT_DATA, EXIT_INTERNAL, EXIT_USAGE};
 pub use eval::{EvalArgs, Quantity};
 pub use fit::{FitArgs, ModelArg};
 pub use metric::{LogZChoice, Metric, MetricArgs};
-pub use objective::{ObjectiveName, ProjectionArg};
+pub use objective::{ObjectiveName, ProjectionArg, TraceArg};
 pub use plot::PlotArgs;
 pub use sample::{SampleArgs, SamplerArg};
 

@@ -5,7 +5,7 @@
 use super::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
-use crate::objective::{Fittable, Objective, ProjectionKind, SlicedVariant};
+use crate::objective::{ExactTrace, Fittable, Objective, ProjectionKind, SlicedVariant};
 use clap::ValueEnum;
 
 /// A score-matching objective, by its command-line name.
@@ -69,6 +69,31 @@ impl From<ProjectionArg> for ProjectionKind {
     }
 }
 
+/// How exact score matching takes an energy model's Hessian traces, as the
+/// command line names it (see [`ExactTrace`]).
+///
+/// ```
+/// use scoretape::cli::TraceArg;
+/// use scoretape::objective::ExactTrace;
+/// assert_eq!(ExactTrace::from(TraceArg::Laplacian), ExactTrace::Laplacian);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceArg {
+    /// d Hessian-vector products.
+    Hvp,
+    /// One forward-Laplacian sweep.
+    Laplacian,
+}
+
+impl From<TraceArg> for ExactTrace {
+    fn from(t: TraceArg) -> Self {
+        match t {
+            TraceArg::Hvp => ExactTrace::Hvp,
+            TraceArg::Laplacian => ExactTrace::Laplacian,
+        }
+    }
+}
+
 /// Everything that defines an objective's loss apart from its randomness, as
 /// the command line gives it.
 #[derive(Clone, Debug)]
@@ -80,6 +105,9 @@ pub(crate) struct ObjectiveSettings {
     /// The noise levels (denoising): one, or several for a σ-conditioned
     /// score model.
     pub sigmas: Vec<f64>,
+    /// The Hessian trace of exact score matching; `None`: the faster at the
+    /// model's dimension.
+    pub trace: Option<TraceArg>,
 }
 
 impl ObjectiveSettings {
@@ -91,7 +119,10 @@ impl ObjectiveSettings {
             variant,
         };
         match self.name {
-            ObjectiveName::Esm => Objective::exact(),
+            ObjectiveName::Esm => match self.trace {
+                Some(trace) => Objective::exact_with(trace.into()),
+                None => Objective::exact(),
+            },
             ObjectiveName::Ssm => sliced(SlicedVariant::Standard),
             ObjectiveName::SsmVr => sliced(SlicedVariant::VarianceReduced),
             ObjectiveName::Dsm => Objective::Denoising {

@@ -11,6 +11,7 @@
 //! | [`exact_score_matching`] | energy | `-tr H + ½‖∇E‖²` | `d` HVPs |
 //! | [`exact_score_matching_score_model`] | score | `tr ∇s + ½‖s‖²` | `d` JVPs |
 //! | [`exact_score_matching_value_and_grad`] | energy | the same, with its parameter gradient, one HVP graph in memory | `d` HVPs |
+//! | [`exact_score_matching_with_trace`], [`exact_score_matching_value_and_grad_with_trace`] | energy | the same, the trace by `d` HVPs or by the forward Laplacian ([`ExactTrace`]) | `d` HVPs, or one forward sweep with `d`-fold jets |
 //! | [`sliced_score_matching`] | energy | `-vᵀHv + ½(vᵀ∇E)²` | `M` HVPs |
 //! | [`sliced_score_matching_score_model`] | score | `vᵀ(∇s)v + ½(vᵀs)²` | `M` JVPs |
 //! | [`denoising_score_matching`] | energy | `½‖-∇E(x̃) + ε/σ‖²` | one gradient |
@@ -81,6 +82,8 @@ pub use denoising::{
 };
 pub use exact::{
     exact_score_matching, exact_score_matching_score_model, exact_score_matching_value_and_grad,
+    exact_score_matching_value_and_grad_with_trace, exact_score_matching_with_trace, ExactTrace,
+    LAPLACIAN_GROUP,
 };
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
 pub(crate) use ratio::check_binary;

@@ -10,10 +10,10 @@
 
 use super::{
     check_sigma, denoising_score_matching, denoising_score_matching_multilevel,
-    denoising_score_matching_score_model, draw_projections, exact_score_matching,
-    exact_score_matching_score_model, exact_score_matching_value_and_grad, ratio_matching,
-    sliced_score_matching, sliced_score_matching_score_model, Noise, NoiseLevels, ProjectionKind,
-    Projections, SlicedVariant,
+    denoising_score_matching_score_model, draw_projections, exact_score_matching_score_model,
+    exact_score_matching_value_and_grad_with_trace, exact_score_matching_with_trace,
+    ratio_matching, sliced_score_matching, sliced_score_matching_score_model, ExactTrace, Noise,
+    NoiseLevels, ProjectionKind, Projections, SlicedVariant,
 };
 use crate::error::Error;
 use crate::model::{Boltzmann, Energy, MlpEnergy, MlpScore, Model, QuadraticEnergy, Score};
@@ -51,11 +51,18 @@ use rand::RngExt;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Objective {
-    /// Exact score matching (Hyvärinen 2005): the Hessian trace by `d`
-    /// Hessian-vector products (energies) or Jacobian-vector products
-    /// (scores). Build it with [`Objective::exact`].
+    /// Exact score matching (Hyvärinen 2005): for an energy model the
+    /// Hessian trace by `d` Hessian-vector products or by the forward
+    /// Laplacian, as `trace` says; for a score model the divergence by `d`
+    /// Jacobian-vector products. Build it with [`Objective::exact`] or
+    /// [`Objective::exact_with`].
     #[non_exhaustive]
-    Exact {},
+    Exact {
+        /// How an energy model's Hessian traces are computed; `None` takes
+        /// the faster at the model's dimension ([`ExactTrace::fastest_for`]).
+        /// Both give the same loss to rounding.
+        trace: Option<ExactTrace>,
+    },
     /// Sliced score matching (Song et al. 2019).
     Sliced {
         /// The distribution of the projections, `E[vvᵀ] = I`.
@@ -273,7 +280,29 @@ impl Objective {
     /// assert!(matches!(scoretape::objective::Objective::exact(), scoretape::objective::Objective::Exact { .. }));
     /// ```
     pub fn exact() -> Self {
-        Objective::Exact {}
+        Objective::Exact { trace: None }
+    }
+
+    /// Exact score matching with the Hessian traces of an energy model
+    /// computed as `trace` says.
+    ///
+    /// ```
+    /// use scoretape::objective::{ExactTrace, Objective};
+    /// let esm = Objective::exact_with(ExactTrace::Hvp);
+    /// assert!(matches!(esm, Objective::Exact { trace: Some(ExactTrace::Hvp), .. }));
+    /// assert_eq!(esm.name(), "esm");
+    /// ```
+    pub fn exact_with(trace: ExactTrace) -> Self {
+        Objective::Exact { trace: Some(trace) }
+    }
+
+    /// The trace an exact objective uses for an energy model of dimension
+    /// `dim`, `None` for any other objective.
+    fn exact_trace(&self, dim: usize) -> Option<ExactTrace> {
+        match self {
+            Objective::Exact { trace } => Some(trace.unwrap_or(ExactTrace::fastest_for(dim))),
+            _ => None,
+        }
     }
 
     /// Denoising score matching at one noise level `σ`.
@@ -491,7 +520,12 @@ impl Objective {
             ModelForm::Energy(m) | ModelForm::BinaryEnergy(m) => {
                 let energy = |x: Var<'t, T>| m.energy(params, x);
                 match self {
-                    Objective::Exact { .. } => exact_score_matching(tape, &energy, x, None),
+                    Objective::Exact { .. } => {
+                        let trace = self
+                            .exact_trace(m.dim())
+                            .expect("an exact objective has a trace");
+                        exact_score_matching_with_trace(tape, &energy, x, None, trace)
+                    }
                     Objective::Sliced { .. } => {
                         sliced_score_matching(tape, &energy, x, projections()?, variant, None)
                     }
@@ -560,7 +594,8 @@ impl Objective {
     /// (the model's parameters recorded on `tape`, in order), leaving the tape
     /// as it was. Exact score matching of an energy model takes the
     /// memory-lean first-order path
-    /// ([`exact_score_matching_value_and_grad`]); every other case records
+    /// ([`exact_score_matching_value_and_grad_with_trace`], with the
+    /// objective's trace); every other case records
     /// the loss with [`Objective::record`] and sweeps back once.
     pub(crate) fn value_and_grad_on<'t, T: Real, M: Fittable<T> + ?Sized>(
         &self,
@@ -574,7 +609,12 @@ impl Objective {
         let result = match (self, model.form()) {
             (Objective::Exact { .. }, ModelForm::Energy(m)) => {
                 let energy = |x: Var<'t, T>| m.energy(params, x);
-                exact_score_matching_value_and_grad(tape, &energy, x, None, params)
+                let trace = self
+                    .exact_trace(m.dim())
+                    .expect("an exact objective has a trace");
+                exact_score_matching_value_and_grad_with_trace(
+                    tape, &energy, x, None, params, trace,
+                )
             }
             _ => self.record(tape, model, params, x, draws).and_then(|loss| {
                 let grads = grad(loss, params)?;

@@ -1,5 +1,5 @@
 //! The engine: a tape of recorded operations, and the transformations
-//! (`grad`, `vjp`, `jvp`, `hvp`, …) that sweep over it.
+//! (`grad`, `vjp`, `jvp`, `hvp`, `laplacian`, …) that sweep over it.
 //!
 //! A [`Tape`] is an arena of nodes in the order they were recorded (a Wengert
 //! list). Each node holds its value, computed eagerly when it is recorded, and,
@@ -12,6 +12,7 @@
 
 mod accumulate;
 mod into_var;
+pub(crate) mod laplacian;
 pub mod ops;
 mod piecewise;
 mod print;
@@ -20,6 +21,10 @@ mod var;
 
 pub use accumulate::GradAccumulator;
 pub use into_var::IntoVar;
+pub use laplacian::{
+    batched_laplacian, derived_from_jvp, forward_laplacian, laplacian, Jet, SumOfSquares,
+};
+pub(crate) use laplacian::{coordinate_directions, sum_of_squares};
 pub use ops::{ElementwiseFn, Primitive};
 pub use transform::{
     batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,
@@ -226,7 +231,11 @@ impl<T: Real> Tape<T> {
         self.apply_rc(Rc::new(primitive), inputs)
     }
 
-    fn apply_rc(&self, primitive: Rc<dyn Primitive<T>>, inputs: &[Var<'_, T>]) -> Var<'_, T> {
+    pub(crate) fn apply_rc(
+        &self,
+        primitive: Rc<dyn Primitive<T>>,
+        inputs: &[Var<'_, T>],
+    ) -> Var<'_, T> {
         for &input in inputs {
             if let Err(e) = self.check_owns(input) {
                 panic!("{}: {e}", primitive.name());

@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 
 /// The tape shared by all `vars`, after checking each is a live node of it
 /// not recorded after a [`Tape::fail`].
-fn common_tape<'t, T: Real>(vars: &[Var<'t, T>]) -> Result<Option<&'t Tape<T>>, Error> {
+pub(crate) fn common_tape<'t, T: Real>(vars: &[Var<'t, T>]) -> Result<Option<&'t Tape<T>>, Error> {
     let Some(first) = vars.first() else {
         return Ok(None);
     };
@@ -55,7 +55,10 @@ fn check_shapes<T: Real>(
 
 /// The span `lo..=hi` of the tape a sweep from `xs` to `ys` visits, after
 /// checking that every `x` was recorded no later than the last `y`.
-fn sweep_span<T: Real>(ys: &[Var<'_, T>], xs: &[Var<'_, T>]) -> Result<(usize, usize), Error> {
+pub(crate) fn sweep_span<T: Real>(
+    ys: &[Var<'_, T>],
+    xs: &[Var<'_, T>],
+) -> Result<(usize, usize), Error> {
     let hi = ys.iter().map(Var::index).max().unwrap_or(0);
     if let Some(x) = xs.iter().find(|x| x.index() > hi) {
         return Err(Error::NotAnInput(format!(

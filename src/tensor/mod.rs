@@ -17,6 +17,7 @@ mod structural;
 pub use elementwise::broadcast_shapes;
 pub(crate) use pool::give as recycle_buffer;
 pub use pool::release_pooled_memory;
+pub(crate) use pool::take as pool_take;
 pub(crate) use structural::split_at_axis;
 
 use crate::error::Error;

@@ -9,6 +9,8 @@
 
 use super::{sum_present, Primitive};
 use crate::real::Real;
+use crate::tape::laplacian::{add_optional, dot_directions, lift};
+use crate::tape::Jet;
 use crate::tape::Var;
 use crate::tensor::Tensor;
 use alloc::string::{String, ToString};
@@ -30,7 +32,24 @@ fn operands<'a, T: Real>(name: &str, inputs: &[&'a Tensor<T>]) -> (&'a Tensor<T>
     (a, b)
 }
 
-/// `a + b`. VJP `(Σ ȳ, Σ ȳ)`, each summed to its operand's shape; JVP `ȧ + ḃ`.
+/// The stacked Jacobians of a binary primitive's operands, each lifted to the
+/// result's `shape`, and their Laplacians (operand-shaped).
+#[allow(clippy::type_complexity)]
+fn lifted<'t, T: Real>(
+    jets: &[Option<Jet<'t, T>>],
+    shape: &[usize],
+) -> [(Option<Var<'t, T>>, Option<Var<'t, T>>); 2] {
+    let part = |jet: Option<Jet<'t, T>>| {
+        (
+            jet.map(|j| lift(j.jacobian, shape)),
+            jet.and_then(|j| j.laplacian),
+        )
+    };
+    [part(jets[0]), part(jets[1])]
+}
+
+/// `a + b`. VJP `(Σ ȳ, Σ ȳ)`, each summed to its operand's shape; JVP `ȧ + ḃ`;
+/// Laplacian `(J_a + J_b, L_a + L_b)`.
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -65,9 +84,23 @@ impl<T: Real> Primitive<T> for Add {
     fn jvp<'t>(&self, _: &[Var<'t, T>], y: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         sum_present([t[0], t[1]]).broadcast_to(&y.shape())
     }
+    fn laplacian<'t>(
+        &self,
+        _: &[Var<'t, T>],
+        y: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let shape = y.shape();
+        let [(ja, la), (jb, lb)] = lifted(jets, &shape);
+        Some(Jet {
+            jacobian: sum_present([ja, jb]),
+            laplacian: add_optional(la, lb).map(|l| l.broadcast_to(&shape)),
+        })
+    }
 }
 
-/// `a - b`. VJP `(Σ ȳ, -Σ ȳ)`, each summed to its operand's shape; JVP `ȧ - ḃ`.
+/// `a - b`. VJP `(Σ ȳ, -Σ ȳ)`, each summed to its operand's shape; JVP `ȧ - ḃ`;
+/// Laplacian `(J_a - J_b, L_a - L_b)`.
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -108,10 +141,24 @@ impl<T: Real> Primitive<T> for Sub {
         };
         tangent.broadcast_to(&y.shape())
     }
+    fn laplacian<'t>(
+        &self,
+        _: &[Var<'t, T>],
+        y: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let shape = y.shape();
+        let [(ja, la), (jb, lb)] = lifted(jets, &shape);
+        Some(Jet {
+            jacobian: sum_present([ja, jb.map(|j| -j)]),
+            laplacian: add_optional(la, lb.map(|l| -l)).map(|l| l.broadcast_to(&shape)),
+        })
+    }
 }
 
 /// `a ⊙ b` (element-wise). VJP `(Σ ȳ⊙b, Σ ȳ⊙a)`, each summed to its
-/// operand's shape; JVP `ȧ⊙b + a⊙ḃ`.
+/// operand's shape; JVP `ȧ⊙b + a⊙ḃ`; Laplacian `(J_a⊙b + a⊙J_b,
+/// L_a⊙b + a⊙L_b + 2 Σₖ J_a,k⊙J_b,k)`.
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -147,10 +194,29 @@ impl<T: Real> Primitive<T> for Mul {
         // Each product has one full-shaped factor, so the sum is full-shaped.
         sum_present([t[0].map(|ta| ta * x[1]), t[1].map(|tb| x[0] * tb)])
     }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        y: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let [(ja, la), (jb, lb)] = lifted(jets, &y.shape());
+        // Each product has one result-shaped factor, so each term is result-shaped.
+        let cross = ja
+            .zip(jb)
+            .map(|(ja, jb)| dot_directions(ja, jb) * T::cast(2.0));
+        let linear = add_optional(la.map(|l| l * x[1]), lb.map(|l| x[0] * l));
+        Some(Jet {
+            jacobian: sum_present([ja.map(|j| j * x[1]), jb.map(|j| x[0] * j)]),
+            laplacian: add_optional(linear, cross),
+        })
+    }
 }
 
 /// `a / b` (element-wise), `y = a/b`. VJP `(Σ ȳ/b, -Σ ȳ⊙y/b)`, each summed
-/// to its operand's shape; JVP `(ȧ - y⊙ḃ)/b`.
+/// to its operand's shape; JVP `(ȧ - y⊙ḃ)/b`; Laplacian
+/// `J = (J_a - y⊙J_b)/b`, `L = (L_a - y⊙L_b - 2 Σₖ J_k⊙J_b,k)/b` (from the
+/// product rule for `a = y⊙b`).
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -193,10 +259,25 @@ impl<T: Real> Primitive<T> for Div {
         };
         numerator / x[1]
     }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        y: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let [(ja, la), (jb, lb)] = lifted(jets, &y.shape());
+        let jacobian = sum_present([ja, jb.map(|j| -(y * j))]) / x[1];
+        let cross = jb.map(|jb| dot_directions(jacobian, jb) * T::cast(-2.0));
+        let numerator = add_optional(add_optional(la, lb.map(|l| -(y * l))), cross);
+        Some(Jet {
+            jacobian,
+            laplacian: numerator.map(|n| n / x[1]),
+        })
+    }
 }
 
 /// `scale·x + shift` with scalar constants: covers negation, scaling and
-/// adding a number. VJP `scale·ȳ`; JVP `scale·ẋ`.
+/// adding a number. VJP `scale·ȳ`; JVP `scale·ẋ`; Laplacian `(scale·J, scale·L)`.
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -244,5 +325,18 @@ impl<T: Real> Primitive<T> for Affine<T> {
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         t[0].expect("affine JVP without a tangent")
             .affine(self.scale, T::zero())
+    }
+    fn laplacian<'t>(
+        &self,
+        _: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let jet = jets[0].expect("affine Laplacian rule without a jet");
+        let scale = |v: Var<'t, T>| v.affine(self.scale, T::zero());
+        Some(Jet {
+            jacobian: scale(jet.jacobian),
+            laplacian: jet.laplacian.map(scale),
+        })
     }
 }

@@ -4,11 +4,14 @@
 //! one [`Elementwise`] primitive turns that into both rules, since the Jacobian
 //! is diagonal: VJP `x̄ = ȳ · f'(x)`, JVP `ẏ = ẋ · f'(x)`. The derivative is a
 //! `Var` expression, so second and higher derivatives come from differentiating
-//! it in turn.
+//! it in turn. The forward-Laplacian rule needs `f''` as well, and gets it the
+//! same way: the forward-mode derivative of the recorded `f'` expression.
 
 use super::Primitive;
 use crate::real::Real;
+use crate::tape::laplacian::sum_of_squares;
 use crate::tape::Var;
+use crate::tape::{jvp, Jet};
 use crate::tensor::Tensor;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -96,6 +99,33 @@ impl<T: Real, F: ElementwiseFn<T>> Primitive<T> for Elementwise<F> {
     ) -> Var<'t, T> {
         let tangent = tangents[0].expect("elementwise JVP without a tangent");
         tangent * self.0.derivative(inputs[0], output)
+    }
+
+    /// `(σ'·J, σ'·L + σ''·Σₖ Jₖ²)`, with `σ''` the forward-mode derivative of
+    /// the recorded `σ'` along ones (the Jacobian of `σ'` is diagonal): a few
+    /// nodes of the shape of `x`, against the `m` times larger jet.
+    fn laplacian<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        output: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let jet = jets[0].expect("elementwise Laplacian rule without a jet");
+        let x = inputs[0];
+        let jacobian = jet.full_jacobian(&x.shape());
+        let first = self.0.derivative(x, output);
+        let ones = x.tape().constant(Tensor::ones(&x.shape()));
+        let second = jvp(&[first], &[x], &[ones])
+            .expect("x, its derivative and ones are live nodes of one tape")[0];
+        let curvature = second * sum_of_squares(jacobian);
+        let laplacian = match jet.laplacian {
+            Some(l) => l * first + curvature,
+            None => curvature,
+        };
+        Some(Jet {
+            jacobian: jacobian * first,
+            laplacian: Some(laplacian),
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! Matrix product and transpose.
 
-use super::{sum_present, Primitive};
+use super::{sum_present, Primitive, RowsMatMul};
 use crate::real::Real;
+use crate::tape::laplacian::{add_optional, direction, each_direction};
+use crate::tape::Jet;
 use crate::tape::Var;
 use crate::tensor::Tensor;
 use alloc::string::{String, ToString};
@@ -12,7 +14,8 @@ use alloc::vec::Vec;
 /// flags let the rules below multiply by transposes without materialising them.
 ///
 /// With `A = op(a)`, `B = op(b)`: `Ā = ȳ·Bᵀ`, `B̄ = Aᵀ·ȳ` (VJP), and
-/// `ẏ = Ȧ·B + A·Ḃ` (JVP); `ā` is `Ā` or `Āᵀ` as the flag says.
+/// `ẏ = Ȧ·B + A·Ḃ` (JVP); `ā` is `Ā` or `Āᵀ` as the flag says. Laplacian:
+/// `Jₖ = J_A,k·B + A·J_B,k`, `L = L_A·B + A·L_B + 2 Σₖ J_A,k·J_B,k`.
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -71,9 +74,56 @@ impl<T: Real> Primitive<T> for MatMul {
             t[1].map(|db| x[0].matmul_t(db, ta, tb)),
         ])
     }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let (a, b) = (x[0], x[1]);
+        let (ta, tb) = (self.transpose_a, self.transpose_b);
+        let (sa, sb) = (a.shape(), b.shape());
+        // With the stack on the left and `a` not transposed, the m products
+        // J_A,k·B are one product of the stack's rows, read in place by
+        // `RowsMatMul` (the common case: a layer applied to the input). A
+        // stack stored once for all r rows, [m, 1, c] (the coordinate
+        // directions of a batch), stays so: r times fewer rows. Otherwise one
+        // product per direction.
+        let left = |jet: Jet<'t, T>| {
+            if ta || jet.jacobian.shape()[2] != sa[1] {
+                let j = jet.full_jacobian(&sa);
+                return each_direction(j, |jk| jk.matmul_t(b, ta, tb));
+            }
+            a.tape()
+                .apply(RowsMatMul { transpose_b: tb }, &[jet.jacobian, b])
+        };
+        let (ja, jb) = (
+            jets[0].map(|j| j.full_jacobian(&sa)),
+            jets[1].map(|j| j.full_jacobian(&sb)),
+        );
+        let right = |j: Var<'t, T>| each_direction(j, |jk| a.matmul_t(jk, ta, tb));
+        let cross = ja.zip(jb).and_then(|(ja, jb)| {
+            (0..ja.shape()[0])
+                .map(|k| direction(ja, k, &sa).matmul_t(direction(jb, k, &sb), ta, tb))
+                .reduce(|p, q| p + q)
+                .map(|products| products * T::cast(2.0))
+        });
+        let linear = add_optional(
+            jets[0]
+                .and_then(|j| j.laplacian)
+                .map(|l| l.matmul_t(b, ta, tb)),
+            jets[1]
+                .and_then(|j| j.laplacian)
+                .map(|l| a.matmul_t(l, ta, tb)),
+        );
+        Some(Jet {
+            jacobian: sum_present([jets[0].map(left), jb.map(right)]),
+            laplacian: add_optional(linear, cross),
+        })
+    }
 }
 
-/// The transpose of a matrix. VJP `ȳᵀ`; JVP `ẋᵀ`.
+/// The transpose of a matrix. VJP `ȳᵀ`; JVP `ẋᵀ`; Laplacian `(J_kᵀ, Lᵀ)`.
 ///
 /// ```
 /// use scoretape::{Tape, Tensor};
@@ -103,5 +153,17 @@ impl<T: Real> Primitive<T> for Transpose {
     }
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         t[0].expect("transpose JVP without a tangent").transpose()
+    }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let jet = jets[0].expect("transpose Laplacian rule without a jet");
+        Some(Jet {
+            jacobian: each_direction(jet.full_jacobian(&x[0].shape()), Var::transpose),
+            laplacian: jet.laplacian.map(Var::transpose),
+        })
     }
 }

@@ -9,11 +9,15 @@
 //! - the **VJP** (reverse) rule maps the output cotangent `ȳ` to the input
 //!   cotangents `x̄ᵢ = Jᵢᵀ ȳ`;
 //! - the **JVP** (forward) rule maps the input tangents `ẋᵢ` to the output
-//!   tangent `ẏ = Σᵢ Jᵢ ẋᵢ`.
+//!   tangent `ẏ = Σᵢ Jᵢ ẋᵢ`;
+//! - the **Laplacian** rule maps the inputs' [`Jet`]s (derivatives along `m`
+//!   directions, and the sum of second derivatives along them) to the
+//!   output's: see [`crate::tape::forward_laplacian`].
 
 mod arithmetic;
 mod elementwise;
 mod linalg;
+mod rows;
 mod select;
 mod shape;
 
@@ -23,17 +27,18 @@ pub use elementwise::{
     Sin, Softplus, Sqrt, Square, Tanh,
 };
 pub use linalg::{MatMul, Transpose};
+pub use rows::{RowsGram, RowsMatMul};
 pub use select::Select;
 pub use shape::{BroadcastTo, Concat, Gather, Reshape, ScatterAdd, Slice, SumTo};
 
-use super::Var;
+use super::{Jet, Var};
 use crate::real::Real;
 use crate::tensor::Tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// An operation the tape can record: its forward kernel and its two derivative
-/// rules.
+/// An operation the tape can record: its forward kernel and its derivative
+/// rules (VJP and JVP, and optionally its own forward-Laplacian rule).
 ///
 /// # Examples
 ///
@@ -124,6 +129,25 @@ pub trait Primitive<T: Real>: 'static {
         output: Var<'t, T>,
         tangents: &[Option<Var<'t, T>>],
     ) -> Var<'t, T>;
+
+    /// The forward-Laplacian rule: the output's [`Jet`] `(J_y, L_y)` from the
+    /// inputs' jets (`None` for an input that does not depend on the sweep's
+    /// input; at least one is `Some`). Each Jacobian `J` is stacked along a
+    /// leading axis of `m` directions, so its shape is `[m] ++ shape(node)`.
+    ///
+    /// The default returns `None`, and the sweep then derives the rule from
+    /// [`Primitive::jvp`] ([`derived_from_jvp`](crate::tape::derived_from_jvp)):
+    /// correct for any primitive, but about `m` times the work of a rule
+    /// written with the whole stack at once, as every built-in primitive has.
+    #[allow(unused_variables)]
+    fn laplacian<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        output: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        None
+    }
 }
 
 /// The sum of the tangent contributions that are present.

@@ -4,7 +4,8 @@
 
 use super::Primitive;
 use crate::real::Real;
-use crate::tape::Var;
+use crate::tape::laplacian::with_directions;
+use crate::tape::{Jet, Var};
 use crate::tensor::Tensor;
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -16,7 +17,8 @@ use alloc::vec::Vec;
 ///
 /// The condition is data, not an input, so `y` is linear in `(a, b)` with a
 /// 0/1 diagonal Jacobian: VJP `ā = select(c, ȳ, 0)`, `b̄ = select(c, 0, ȳ)`;
-/// JVP `ẏ = select(c, ȧ, ḃ)`. Unlike `c·a + (1 - c)·b`, the branch not
+/// JVP `ẏ = select(c, ȧ, ḃ)`; Laplacian `(select(c, J_a, J_b),
+/// select(c, L_a, L_b))`, the condition repeated for each direction. Unlike `c·a + (1 - c)·b`, the branch not
 /// taken is never multiplied, so an infinite or NaN value there does not
 /// leak into `y`.
 ///
@@ -92,5 +94,36 @@ impl<T: Real> Primitive<T> for Select {
         tangents: &[Option<Var<'t, T>>],
     ) -> Var<'t, T> {
         self.apply_or_zero(tangents[0], tangents[1], &inputs[0].shape())
+    }
+
+    fn laplacian<'t>(
+        &self,
+        inputs: &[Var<'t, T>],
+        _output: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let shape = inputs[0].shape();
+        let m = jets
+            .iter()
+            .flatten()
+            .map(|j| j.jacobian.shape()[0])
+            .next()
+            .expect("select Laplacian rule without a jet");
+        // The stack [m] ++ shape holds m copies of the element order.
+        let repeated: Rc<[bool]> = (0..m).flat_map(|_| self.0.iter().copied()).collect();
+        let jacobian = Select(repeated).apply_or_zero(
+            jets[0].map(|j| j.full_jacobian(&shape)),
+            jets[1].map(|j| j.full_jacobian(&shape)),
+            &with_directions(m, &shape),
+        );
+        let (la, lb) = (
+            jets[0].and_then(|j| j.laplacian),
+            jets[1].and_then(|j| j.laplacian),
+        );
+        let laplacian = (la.is_some() || lb.is_some()).then(|| self.apply_or_zero(la, lb, &shape));
+        Some(Jet {
+            jacobian,
+            laplacian,
+        })
     }
 }

@@ -1,15 +1,38 @@
 //! Primitives that move, copy or sum elements: reshape, broadcast and its
 //! adjoint sum, slice and its adjoint concatenation, gather and its adjoint
 //! scatter-add. Each pair's VJP rules are each other.
+//!
+//! All are linear, so each Laplacian rule applies the operation to the
+//! Laplacian as it is and to the stacked Jacobian one axis further right (its
+//! first axis holds the directions).
 
 use super::Primitive;
 use crate::real::Real;
+use crate::tape::laplacian::{lift, with_directions};
+use crate::tape::Jet;
 use crate::tape::Var;
 use crate::tensor::Tensor;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+
+/// The jet of a one-input linear primitive: `jacobian` applied to the
+/// stacked Jacobian (in the full shape of the input `x`), `laplacian` to the
+/// Laplacian.
+fn linear_jet<'t, T: Real>(
+    x: Var<'t, T>,
+    jets: &[Option<Jet<'t, T>>],
+    name: &str,
+    jacobian: impl FnOnce(Var<'t, T>) -> Var<'t, T>,
+    laplacian: impl FnOnce(Var<'t, T>) -> Var<'t, T>,
+) -> Option<Jet<'t, T>> {
+    let jet = jets[0].unwrap_or_else(|| panic!("{name} Laplacian rule without a jet"));
+    Some(Jet {
+        jacobian: jacobian(jet.full_jacobian(&x.shape())),
+        laplacian: jet.laplacian.map(laplacian),
+    })
+}
 
 fn first_tangent<'t, T: Real>(tangents: &[Option<Var<'t, T>>], name: &str) -> Var<'t, T> {
     tangents[0].unwrap_or_else(|| panic!("{name} JVP without a tangent"))
@@ -46,6 +69,21 @@ impl<T: Real> Primitive<T> for Reshape {
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         first_tangent(t, "reshape").reshape(&self.0)
     }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let m = jets[0].map_or(0, |j| j.jacobian.shape()[0]);
+        linear_jet(
+            x[0],
+            jets,
+            "reshape",
+            |j| j.reshape(&with_directions(m, &self.0)),
+            |l| l.reshape(&self.0),
+        )
+    }
 }
 
 /// Repeats the input along broadcast axes up to a shape. Its adjoint sums
@@ -79,6 +117,20 @@ impl<T: Real> Primitive<T> for BroadcastTo {
     }
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         first_tangent(t, "broadcast_to").broadcast_to(&self.0)
+    }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        linear_jet(
+            x[0],
+            jets,
+            "broadcast_to",
+            |j| lift(j, &self.0),
+            |l| l.broadcast_to(&self.0),
+        )
     }
 }
 
@@ -114,6 +166,23 @@ impl<T: Real> Primitive<T> for SumTo {
     }
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         first_tangent(t, "sum_to").sum_to(&self.0)
+    }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        // The target shape is aligned with the input's trailing axes: pad it
+        // with ones up to the input's rank, so the direction axis is kept.
+        let sum_jacobian = |j: Var<'t, T>| {
+            let from = j.shape();
+            let mut padded = vec![1; from.len() - 1 - self.0.len()];
+            padded.extend_from_slice(&self.0);
+            j.sum_to(&with_directions(from[0], &padded))
+                .reshape(&with_directions(from[0], &self.0))
+        };
+        linear_jet(x[0], jets, "sum_to", sum_jacobian, |l| l.sum_to(&self.0))
     }
 }
 
@@ -170,6 +239,20 @@ impl<T: Real> Primitive<T> for Slice {
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         first_tangent(t, "slice").slice(self.axis, self.start, self.end)
     }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        linear_jet(
+            x[0],
+            jets,
+            "slice",
+            |j| j.slice(self.axis + 1, self.start, self.end),
+            |l| l.slice(self.axis, self.start, self.end),
+        )
+    }
 }
 
 /// Joins its inputs along `axis`. VJP slices `ȳ` into the inputs' pieces;
@@ -222,6 +305,48 @@ impl<T: Real> Primitive<T> for Concat {
             .collect();
         Var::concat(&tangents, self.axis)
     }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let m = jets
+            .iter()
+            .flatten()
+            .map(|j| j.jacobian.shape()[0])
+            .next()
+            .expect("concat Laplacian rule without a jet");
+        let zeros = |shape: &[usize]| x[0].tape().constant(Tensor::zeros(shape));
+        let jacobians: Vec<Var<'t, T>> = x
+            .iter()
+            .zip(jets)
+            .map(|(part, jet)| {
+                jet.map_or_else(
+                    || zeros(&with_directions(m, &part.shape())),
+                    |j| j.full_jacobian(&part.shape()),
+                )
+            })
+            .collect();
+        let laplacian = jets
+            .iter()
+            .any(|j| j.is_some_and(|j| j.laplacian.is_some()))
+            .then(|| {
+                let parts: Vec<Var<'t, T>> = x
+                    .iter()
+                    .zip(jets)
+                    .map(|(part, jet)| {
+                        jet.and_then(|j| j.laplacian)
+                            .unwrap_or_else(|| zeros(&part.shape()))
+                    })
+                    .collect();
+                Var::concat(&parts, self.axis)
+            });
+        Some(Jet {
+            jacobian: Var::concat(&jacobians, self.axis + 1),
+            laplacian,
+        })
+    }
 }
 
 /// Entries picked along `axis` by index (repeats allowed). VJP scatter-adds
@@ -268,6 +393,24 @@ impl<T: Real> Primitive<T> for Gather {
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         let tangent = first_tangent(t, "gather");
         tangent.tape().apply(self.clone(), &[tangent])
+    }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let on_jacobian = Gather {
+            axis: self.axis + 1,
+            indices: Rc::clone(&self.indices),
+        };
+        linear_jet(
+            x[0],
+            jets,
+            "gather",
+            |j| j.tape().apply(on_jacobian, &[j]),
+            |l| l.tape().apply(self.clone(), &[l]),
+        )
     }
 }
 
@@ -321,5 +464,24 @@ impl<T: Real> Primitive<T> for ScatterAdd {
     fn jvp<'t>(&self, _: &[Var<'t, T>], _: Var<'t, T>, t: &[Option<Var<'t, T>>]) -> Var<'t, T> {
         let tangent = first_tangent(t, "scatter_add");
         tangent.tape().apply(self.clone(), &[tangent])
+    }
+    fn laplacian<'t>(
+        &self,
+        x: &[Var<'t, T>],
+        _: Var<'t, T>,
+        jets: &[Option<Jet<'t, T>>],
+    ) -> Option<Jet<'t, T>> {
+        let on_jacobian = ScatterAdd {
+            axis: self.axis + 1,
+            indices: Rc::clone(&self.indices),
+            size: self.size,
+        };
+        linear_jet(
+            x[0],
+            jets,
+            "scatter_add",
+            |j| j.tape().apply(on_jacobian, &[j]),
+            |l| l.tape().apply(self.clone(), &[l]),
+        )
     }
 }
