@@ -80,7 +80,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         unreachable!("the demo fits an MLP energy")
     };
     let samples = langevin(score_fn(energy), start, 0.005, 1000, &mut rng)?;
-    let figure = model_figure(&model, &args.out, Some(&data), Some(&samples))?;
+    let figure = model_figure(&model, None, &args.out, Some(&data), Some(&samples))?;
     let mut model_path = args.out.clone().into_os_string();
     model_path.push(".model.json");
     save_model(std::path::Path::new(&model_path), &model)?;

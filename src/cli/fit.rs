@@ -11,9 +11,10 @@ use super::common::{at_least_one, positive, widths, Dataset};
 use super::error::CliError;
 use super::log::{format_log, read_log, LogRow};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
+use super::preprocess::PreprocessArgs;
 use super::progress::Progress;
 use crate::error::Error;
-use crate::io::{save_model, write_atomic, AnyModel};
+use crate::io::{save_model_file, write_atomic, AnyModel, ModelFile};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
 use crate::optim::Adam;
 use crate::train::{resume_model, Budget, Event, FitConfig, FitState, StopReason};
@@ -106,6 +107,9 @@ pub struct FitArgs {
     /// No progress display.
     #[arg(long)]
     pub quiet: bool,
+    /// --standardize / --whiten.
+    #[command(flatten)]
+    pub preprocess: PreprocessArgs,
     /// Where to write the fitted model (JSON).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -152,6 +156,7 @@ impl FitArgs {
             "validation": self.validation,
             "data_rows": data.len(),
             "data_columns": data.dim(),
+            "input_map": self.preprocess.name(),
         });
         match value {
             Value::Object(map) => map,
@@ -162,10 +167,11 @@ impl FitArgs {
 
 /// Runs `scoretape fit`.
 pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
-    let data = Dataset::read(&args.data)?;
+    let mut data = Dataset::read(&args.data)?;
     if args.objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
+    let input_map = args.preprocess.input_map(&data, args.objective)?;
     let config = FitConfig {
         batch_size: args.batch_size,
         budget: match (args.steps, args.epochs) {
@@ -201,6 +207,10 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         );
     }
 
+    // The fit works on z = A(x − m); the map is saved with the model.
+    if let Some(map) = &input_map {
+        data.x = map.apply(&data.x);
+    }
     let mut optimizer = Adam::new(args.lr);
     let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet);
     loop {
@@ -265,7 +275,7 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         }
     }
     progress.finish();
-    save_model(&args.out, &model)?;
+    save_model_file(&args.out, &ModelFile { model, input_map })?;
     Ok(())
 }
 

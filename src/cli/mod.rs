@@ -39,6 +39,7 @@ mod log;
 mod metric;
 mod objective;
 mod plot;
+mod preprocess;
 mod progress;
 mod sample;
 
@@ -51,6 +52,7 @@ pub use fit::{FitArgs, ModelArg};
 pub use metric::{LogZChoice, Metric, MetricArgs};
 pub use objective::{ObjectiveName, ProjectionArg};
 pub use plot::PlotArgs;
+pub use preprocess::PreprocessArgs;
 pub use sample::{SampleArgs, SamplerArg};
 
 use clap::{Parser, Subcommand};

@@ -72,8 +72,13 @@ pub struct SampleArgs {
 
 /// Runs `scoretape sample`.
 pub(crate) fn run(args: &SampleArgs) -> Result<(), CliError> {
-    let model = load_model(&args.model)?;
-    let samples = draw(&model, args)?;
+    let file = load_model(&args.model)?;
+    let samples = draw(&file.model, args)?;
+    // The sampler runs on the model's inputs z; x = m + A⁻¹z in the data's units.
+    let samples = match &file.input_map {
+        Some(map) => map.invert(&samples),
+        None => samples,
+    };
     write_samples(args.out.as_deref(), &samples)
 }
 

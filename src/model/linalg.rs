@@ -275,3 +275,100 @@ pub(crate) fn check_vector_and_symmetric<T: crate::Real>(
     }
     Ok((d, m, tolerance))
 }
+
+/// The eigen-decomposition `A = V diag(λ) Vᵀ` of a symmetric matrix, by the
+/// cyclic Jacobi method: repeated plane rotations, each zeroing one
+/// off-diagonal pair, until the off-diagonal part is below `ε·‖A‖_F`.
+/// Returns the eigenvalues in ascending order and `V` with the matching
+/// orthonormal eigenvectors as its **columns**. Clear and accurate (to a few
+/// ε relative to ‖A‖), and fast enough for the `d ≲ 100` it is used at
+/// (PCA whitening of a data set's covariance).
+///
+/// Only the symmetric part `½(A + Aᵀ)` is used.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `A` is not square; [`Error::InvalidData`] if it has a
+/// non-finite entry; [`Error::Numerical`] if 100 sweeps do not converge
+/// (which does not happen for finite symmetric input).
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::model::linalg::symmetric_eigen;
+/// use scoretape::Tensor;
+/// let a = Tensor::from_rows(&[vec![2.0, 1.0], vec![1.0, 2.0]]).unwrap();
+/// let (values, vectors) = symmetric_eigen(&a).unwrap();
+/// assert!((values.data()[0] - 1.0).abs() < 1e-14 && (values.data()[1] - 3.0).abs() < 1e-14);
+/// // A v = λ v for the second column.
+/// let v = [vectors.get(&[0, 1]), vectors.get(&[1, 1])];
+/// assert!((2.0 * v[0] + v[1] - 3.0 * v[0]).abs() < 1e-14);
+/// ```
+pub fn symmetric_eigen(a: &Tensor<f64>) -> Result<(Tensor<f64>, Tensor<f64>), Error> {
+    let n = square_side(a, "symmetric_eigen")?;
+    check_finite(a, "symmetric_eigen")?;
+    let mut m: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| 0.5 * (a.get(&[i, j]) + a.get(&[j, i])))
+                .collect()
+        })
+        .collect();
+    let mut v: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
+    let norm: f64 = m.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
+    let off = |m: &Vec<Vec<f64>>| -> f64 {
+        let mut s = 0.0;
+        for (i, row) in m.iter().enumerate() {
+            for (j, x) in row.iter().enumerate() {
+                if i != j {
+                    s += x * x;
+                }
+            }
+        }
+        s.sqrt()
+    };
+    let mut sweeps = 0;
+    while off(&m) > f64::EPSILON * norm {
+        sweeps += 1;
+        if sweeps > 100 {
+            return Err(Error::Numerical(
+                "symmetric_eigen: Jacobi sweeps did not converge".into(),
+            ));
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                if m[p][q] == 0.0 {
+                    continue;
+                }
+                // The rotation by θ with cot 2θ = (a_qq − a_pp) / 2a_pq zeroes
+                // a_pq; t = tan θ is the smaller root, for stability.
+                let theta = (m[q][q] - m[p][p]) / (2.0 * m[p][q]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (mkp, mkq) = (m[k][p], m[k][q]);
+                    m[k][p] = c * mkp - s * mkq;
+                    m[k][q] = s * mkp + c * mkq;
+                }
+                for k in 0..n {
+                    let (mpk, mqk) = (m[p][k], m[q][k]);
+                    m[p][k] = c * mpk - s * mqk;
+                    m[q][k] = s * mpk + c * mqk;
+                }
+                for row in v.iter_mut() {
+                    let (vp, vq) = (row[p], row[q]);
+                    row[p] = c * vp - s * vq;
+                    row[q] = s * vp + c * vq;
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| m[i][i].total_cmp(&m[j][j]));
+    let values = Tensor::from_fn(&[n], |k| m[order[k]][order[k]]);
+    let vectors = Tensor::from_fn(&[n, n], |k| v[k / n][order[k % n]]);
+    Ok((values, vectors))
+}

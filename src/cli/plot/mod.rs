@@ -13,6 +13,7 @@ use super::error::CliError;
 use super::log::read_log;
 use crate::error::Error;
 use crate::io::{write_atomic, AnyModel, FileError};
+use crate::model::AffineMap;
 use crate::sample::{conditioned_score_fn, energy_score_fn};
 use crate::tensor::Tensor;
 use clap::Args;
@@ -45,19 +46,26 @@ pub(crate) fn run(args: &PlotArgs) -> Result<(), CliError> {
     let figure = match (&args.loss_curve, &args.model) {
         (Some(log), _) => loss_figure(log)?,
         (None, Some(model_path)) => {
-            let model = load_model(model_path)?;
+            let file = load_model(model_path)?;
+            let model = &file.model;
             let read = |path: &Option<PathBuf>| -> Result<Option<Tensor<f64>>, CliError> {
                 match path {
                     Some(p) => {
                         let d = Dataset::read(p)?;
-                        d.check_dim(&model, model_path)?;
+                        d.check_dim(model, model_path)?;
                         Ok(Some(d.x))
                     }
                     None => Ok(None),
                 }
             };
             let (data, samples) = (read(&args.data)?, read(&args.samples)?);
-            model_figure(&model, model_path, data.as_ref(), samples.as_ref())?
+            model_figure(
+                model,
+                file.input_map.as_ref(),
+                model_path,
+                data.as_ref(),
+                samples.as_ref(),
+            )?
         }
         (None, None) => return Err(CliError::usage("give --model or --loss-curve")),
     };
@@ -150,8 +158,15 @@ fn grid(n: usize, (x0, x1, y0, y1): (f64, f64, f64, f64)) -> Tensor<f64> {
 /// Energies and scores of the model on a batch.
 fn energy_and_score(
     model: &AnyModel,
+    input_map: Option<&AffineMap>,
     x: &Tensor<f64>,
 ) -> Result<(Option<Tensor<f64>>, Tensor<f64>), Error> {
+    // Through an input map: E(x) = E_z(z) and the score Aᵀ s_z(z) (as rows,
+    // s_z A), z = A(x − m).
+    if let Some(map) = input_map {
+        let (energy, score_z) = energy_and_score(model, None, &map.apply(x))?;
+        return Ok((energy, score_z.matmul(map.matrix())));
+    }
     fn with<M: crate::model::Energy<f64>>(
         m: &M,
         x: &Tensor<f64>,
@@ -186,6 +201,7 @@ fn colour_map(t: f64) -> Rgb {
 
 pub(crate) fn model_figure(
     model: &AnyModel,
+    input_map: Option<&AffineMap>,
     path: &Path,
     data: Option<&Tensor<f64>>,
     samples: Option<&Tensor<f64>>,
@@ -207,7 +223,7 @@ pub(crate) fn model_figure(
         )
     };
     let mut fig = Figure::new(SIZE, SIZE);
-    let (energies, _) = energy_and_score(model, &grid(GRID, b))?;
+    let (energies, _) = energy_and_score(model, input_map, &grid(GRID, b))?;
     if let Some(e) = energies {
         // p ∝ exp(-(E - min E)), normalised so that Σ p · cell area = 1.
         let min = e.data().iter().copied().fold(f64::INFINITY, f64::min);
@@ -233,7 +249,7 @@ pub(crate) fn model_figure(
         });
     }
     let arrow_points = grid(ARROWS, b);
-    let (_, scores) = energy_and_score(model, &arrow_points)?;
+    let (_, scores) = energy_and_score(model, input_map, &arrow_points)?;
     let longest = scores
         .data()
         .chunks(2)
