@@ -1,0 +1,317 @@
+//! `scoretape fit --standardize / --whiten` end to end: the map is saved with
+//! the model, `eval` energies and scores in the original units equal the
+//! z-space model's at the transformed points (scores chained through Aᵀ),
+//! `denoise` is Tweedie's formula with that score, `sample` maps back to the
+//! original units, and bad options fail with the documented exit codes.
+#![cfg(feature = "cli")]
+
+use scoretape::io::{load_model_file, read_csv, write_csv, AnyModel};
+use scoretape::model::AffineMap;
+use scoretape::random::{normal_tensor, seeded};
+use scoretape::{grad, Tape, Tensor};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_scoretape");
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().expect("exited normally"),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(dir, args);
+    assert_eq!(code, 0, "{args:?} failed: {stderr}");
+    stdout
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scoretape-pre-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 400 rows in 2-D on very different scales: x₁ ~ 100 + 20e₁, x₂ ~ 0.01e₂ + 0.002e₁.
+fn scaled_data(dir: &Path) -> Tensor<f64> {
+    let e: Tensor<f64> = normal_tensor(&[400, 2], &mut seeded(5));
+    let x = Tensor::from_fn(&[400, 2], |k| {
+        let (a, b) = (e.data()[k / 2 * 2], e.data()[k / 2 * 2 + 1]);
+        if k % 2 == 0 {
+            100.0 + 20.0 * a
+        } else {
+            0.01 * b + 0.002 * a
+        }
+    });
+    write_csv(&dir.join("x.csv"), &x).unwrap();
+    x
+}
+
+fn json_rows(text: &str) -> Vec<Vec<f64>> {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    v["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| match r.as_array() {
+            Some(row) => row.iter().map(|x| x.as_f64().unwrap()).collect(),
+            None => vec![r.as_f64().unwrap()],
+        })
+        .collect()
+}
+
+/// The z-space model's energies and scores at z = A(x − m), the latter
+/// chained to x by the chain rule (rows s_z A), computed with the library.
+fn through_map(model: &AnyModel, map: &AffineMap, x: &Tensor<f64>) -> (Vec<f64>, Tensor<f64>) {
+    let energy_model = model.as_energy().unwrap();
+    let tape = Tape::new();
+    let params = model.params().record(&tape);
+    let z = tape.input(map.apply(x));
+    let e = energy_model.energy(&params, z);
+    let score_z = -grad(e.sum(), &[z]).unwrap()[0];
+    (e.to_vec(), score_z.value().matmul(map.matrix()))
+}
+
+#[test]
+fn a_standardized_or_whitened_fit_evaluates_in_the_original_units() {
+    let dir = scratch("eval");
+    let x = scaled_data(&dir);
+    for (flag, model) in [("--standardize", "mlp"), ("--whiten", "quadratic")] {
+        let stderr = run(
+            &dir,
+            &[
+                "fit",
+                "--data",
+                "x.csv",
+                "--objective",
+                "ssm",
+                "--model",
+                model,
+                "--hidden",
+                "8",
+                "--steps",
+                "30",
+                "--quiet",
+                flag,
+                "--out",
+                "m.json",
+            ],
+        );
+        assert_eq!(stderr.0, 0, "{flag}: {}", stderr.2);
+        let file = load_model_file(&dir.join("m.json")).unwrap();
+        let map = file.input_map.clone().expect("the map is saved");
+        // The saved map is the one estimated from the data.
+        let want = if flag == "--standardize" {
+            AffineMap::standardize(&x).unwrap()
+        } else {
+            AffineMap::whiten(&x).unwrap()
+        };
+        assert_eq!(map, want);
+
+        let (energies, scores) = through_map(&file.model, &map, &x);
+        let got = json_rows(&ok(
+            &dir,
+            &[
+                "eval",
+                "--model",
+                "m.json",
+                "--data",
+                "x.csv",
+                "--quantity",
+                "energy",
+            ],
+        ));
+        for (g, w) in got.iter().zip(&energies) {
+            assert!(
+                (g[0] - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{flag}: {g:?} vs {w}"
+            );
+        }
+        let got = json_rows(&ok(
+            &dir,
+            &[
+                "eval",
+                "--model",
+                "m.json",
+                "--data",
+                "x.csv",
+                "--quantity",
+                "score",
+            ],
+        ));
+        for (b, row) in got.iter().enumerate() {
+            for i in 0..2 {
+                let w = scores.get(&[b, i]);
+                assert!(
+                    (row[i] - w).abs() <= 1e-9 * w.abs().max(1.0),
+                    "{flag}: {} vs {w}",
+                    row[i]
+                );
+            }
+        }
+
+        // denoise: x̃ + σ² s(x̃), s the score in the original units.
+        let sigma = 0.5;
+        ok(
+            &dir,
+            &[
+                "denoise",
+                "--model",
+                "m.json",
+                "--data",
+                "x.csv",
+                "--sigma",
+                "0.5",
+                "--out",
+                "clean.csv",
+            ],
+        );
+        let clean: Tensor<f64> = read_csv(&dir.join("clean.csv")).unwrap();
+        let want = Tensor::from_fn(x.shape(), |k| {
+            x.data()[k] + sigma * sigma * scores.data()[k]
+        });
+        assert!(
+            clean.max_abs_diff(&want) <= 1e-9 * want.data().iter().fold(1.0, |m, v| v.abs().max(m))
+        );
+    }
+}
+
+#[test]
+fn samples_of_a_whitened_quadratic_are_in_the_original_units() {
+    let dir = scratch("sample");
+    scaled_data(&dir);
+    ok(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+            "--model",
+            "quadratic",
+            "--whiten",
+            "--steps",
+            "300",
+            "--lr",
+            "0.05",
+            "--quiet",
+            "--out",
+            "q.json",
+        ],
+    );
+    let file = load_model_file(&dir.join("q.json")).unwrap();
+    let map = file.input_map.unwrap();
+    let AnyModel::Quadratic(q) = &file.model else {
+        panic!("quadratic")
+    };
+    // The model's mean in x: m + A⁻¹μ_z.
+    let mean_z = q.mean();
+    let mean_x = map.invert(&mean_z.reshape(&[1, 2]));
+    let n = 4000;
+    ok(
+        &dir,
+        &[
+            "sample",
+            "--model",
+            "q.json",
+            "--n",
+            "4000",
+            "--sampler",
+            "mala",
+            "--steps",
+            "300",
+            "--step-size",
+            "0.3",
+            "--out",
+            "s.csv",
+        ],
+    );
+    let s: Tensor<f64> = read_csv(&dir.join("s.csv")).unwrap();
+    let sample_mean = s.sum_axis(0).map(|v| v / n as f64);
+    // Each coordinate's sample mean is within 5 standard errors of the
+    // model's mean, the standard deviation taken from the model's covariance
+    // in x: A⁻¹ Σ_z A⁻ᵀ.
+    let cov_z = q.covariance().unwrap();
+    let a_inv = scoretape::model::linalg::inverse(map.matrix()).unwrap();
+    let cov_x = a_inv.matmul(&cov_z).matmul_t(&a_inv, false, true);
+    for i in 0..2 {
+        let se = (cov_x.get(&[i, i]) / n as f64).sqrt();
+        let diff = (sample_mean.data()[i] - mean_x.data()[i]).abs();
+        assert!(diff < 5.0 * se, "coordinate {i}: off by {diff}, se {se}");
+    }
+    // And far from the z-space origin in x: the first column is near 100.
+    assert!((sample_mean.data()[0] - 100.0).abs() < 10.0);
+}
+
+#[test]
+fn preprocessing_refuses_bad_combinations_and_degenerate_data() {
+    let dir = scratch("bad");
+    scaled_data(&dir);
+    let (code, _, stderr) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "ssm",
+            "--standardize",
+            "--whiten",
+            "--out",
+            "m.json",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--whiten"), "{stderr}");
+
+    let bits = Tensor::from_rows(&[vec![0.0, 1.0], vec![1.0, 1.0], vec![1.0, 0.0]]).unwrap();
+    write_csv(&dir.join("bits.csv"), &bits).unwrap();
+    let (code, _, stderr) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "bits.csv",
+            "--objective",
+            "rm",
+            "--model",
+            "boltzmann",
+            "--standardize",
+            "--out",
+            "m.json",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with("error: --standardize cannot be used with ratio matching"));
+
+    let constant = Tensor::from_rows(&[vec![1.0, 3.0], vec![2.0, 3.0], vec![4.0, 3.0]]).unwrap();
+    write_csv(&dir.join("c.csv"), &constant).unwrap();
+    for flag in ["--standardize", "--whiten"] {
+        let (code, _, stderr) = run(
+            &dir,
+            &[
+                "fit",
+                "--data",
+                "c.csv",
+                "--objective",
+                "ssm",
+                flag,
+                "--out",
+                "m.json",
+            ],
+        );
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.starts_with("error: c.csv: "), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!dir.join("m.json").exists());
+    }
+}
