@@ -315,3 +315,125 @@ fn preprocessing_refuses_bad_combinations_and_degenerate_data() {
         assert!(!dir.join("m.json").exists());
     }
 }
+
+fn eval_loss(dir: &Path, model: &str) -> f64 {
+    let out = ok(
+        dir,
+        &[
+            "eval",
+            "--model",
+            model,
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["loss"].as_f64().unwrap()
+}
+
+#[test]
+fn the_closed_form_quadratic_is_the_gaussian_mle_and_gradient_descent_approaches_it() {
+    let dir = scratch("closed");
+    let x = scaled_data(&dir);
+    let (code, _, stderr) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+            "--model",
+            "quadratic",
+            "--solver",
+            "closed-form",
+            "--standardize",
+            "--out",
+            "cf.json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("all 400 rows"), "{stderr}");
+    let file = load_model_file(&dir.join("cf.json")).unwrap();
+    let map = file.input_map.unwrap();
+    let AnyModel::Quadratic(q) = &file.model else {
+        panic!("quadratic")
+    };
+    // In the original units: mean m + A⁻¹μ_z = x̄, precision AᵀP_zA = C⁻¹.
+    let n = 400.0;
+    let mean = x.sum_axis(0).map(|v| v / n);
+    let c = x.zip_map(&mean, |a, b| a - b);
+    let cov = c.matmul_t(&c, true, false).map(|v| v / n);
+    let mean_x = map.invert(&q.mean().reshape(&[1, 2]));
+    assert!(mean_x.reshape(&[2]).max_abs_diff(&mean) < 1e-9);
+    let a = map.matrix();
+    let p_x = a.matmul_t(&q.precision().matmul(a), true, false);
+    let identity = p_x.matmul(&cov);
+    assert!(
+        identity.max_abs_diff(&Tensor::eye(2)) < 1e-9,
+        "{identity:?}"
+    );
+
+    // Gradient descent on the same (standardised) data approaches it, and
+    // the closed form's loss is the lowest.
+    let mut distances = vec![];
+    for steps in ["20", "1500"] {
+        ok(
+            &dir,
+            &[
+                "fit",
+                "--data",
+                "x.csv",
+                "--objective",
+                "esm",
+                "--model",
+                "quadratic",
+                "--standardize",
+                "--validation",
+                "0",
+                "--batch-size",
+                "400",
+                "--lr",
+                "0.05",
+                "--steps",
+                steps,
+                "--quiet",
+                "--out",
+                "gd.json",
+            ],
+        );
+        let gd = load_model_file(&dir.join("gd.json")).unwrap();
+        let AnyModel::Quadratic(g) = &gd.model else {
+            panic!("quadratic")
+        };
+        distances.push(g.precision().max_abs_diff(&q.precision()));
+        assert!(eval_loss(&dir, "gd.json") >= eval_loss(&dir, "cf.json") - 1e-12);
+    }
+    assert!(distances[1] < 0.2 * distances[0], "{distances:?}");
+    assert!(distances[1] < 0.02, "{distances:?}");
+
+    // Bad combinations: exit 2.
+    for extra in [
+        &["--model", "mlp"][..],
+        &["--model", "quadratic", "--checkpoint-every", "5"][..],
+        &["--model", "quadratic", "--solver", "newton"][..],
+    ] {
+        let mut args = vec![
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+            "--out",
+            "bad.json",
+        ];
+        if !extra.contains(&"--solver") {
+            args.extend(["--solver", "closed-form"]);
+        }
+        args.extend(extra);
+        let (code, _, stderr) = run(&dir, &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+}

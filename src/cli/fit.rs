@@ -13,6 +13,7 @@ use super::log::{format_log, read_log, LogRow};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
 use super::preprocess::PreprocessArgs;
 use super::progress::Progress;
+use super::solver::{self, SolverArg};
 use crate::error::Error;
 use crate::io::{save_model_file, write_atomic, AnyModel, ModelFile};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
@@ -107,6 +108,10 @@ pub struct FitArgs {
     /// No progress display.
     #[arg(long)]
     pub quiet: bool,
+    /// How the parameters are found: gradient (Adam) or closed-form
+    /// (--model quadratic only).
+    #[arg(long, value_enum, default_value_t = SolverArg::Gradient)]
+    pub solver: SolverArg,
     /// --standardize / --whiten.
     #[command(flatten)]
     pub preprocess: PreprocessArgs,
@@ -167,11 +172,25 @@ impl FitArgs {
 
 /// Runs `scoretape fit`.
 pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
+    solver::check(
+        args.solver,
+        args.model,
+        args.resume,
+        args.checkpoint_every.is_some(),
+    )?;
     let mut data = Dataset::read(&args.data)?;
     if args.objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
     let input_map = args.preprocess.input_map(&data, args.objective)?;
+    if args.solver == SolverArg::ClosedForm {
+        if let Some(map) = &input_map {
+            data.x = map.apply(&data.x);
+        }
+        let model = solver::fit(&data, args.quiet)?;
+        save_model_file(&args.out, &ModelFile { model, input_map })?;
+        return Ok(());
+    }
     let config = FitConfig {
         batch_size: args.batch_size,
         budget: match (args.steps, args.epochs) {

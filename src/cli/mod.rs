@@ -42,6 +42,7 @@ mod plot;
 mod preprocess;
 mod progress;
 mod sample;
+mod solver;
 
 pub use data_cmd::DataArgs;
 pub use demo::DemoArgs;
@@ -54,6 +55,7 @@ pub use objective::{ObjectiveName, ProjectionArg};
 pub use plot::PlotArgs;
 pub use preprocess::PreprocessArgs;
 pub use sample::{SampleArgs, SamplerArg};
+pub use solver::SolverArg;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;

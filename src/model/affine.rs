@@ -10,7 +10,7 @@
 //!   `log p(x) = log p_z(z) + log|det A|` — the Jacobian term that puts a
 //!   log-likelihood in the original units.
 
-use super::linalg::{cholesky, inverse, symmetric_eigen};
+use super::linalg::{cholesky, inverse, mean_and_covariance, symmetric_eigen};
 use crate::error::Error;
 use crate::tape::Var;
 use crate::tensor::Tensor;
@@ -292,30 +292,4 @@ impl AffineMap {
             self.dim()
         );
     }
-}
-
-/// The column means `[d]` and the covariance `[d, d]` (divisor `n`) of `x`.
-fn mean_and_covariance(x: &Tensor<f64>) -> Result<(Tensor<f64>, Tensor<f64>), Error> {
-    let [n, d] = *x.shape() else {
-        return Err(Error::Shape(format!(
-            "the data must be a matrix [n, d], got shape {:?}",
-            x.shape()
-        )));
-    };
-    if n < 2 || d == 0 {
-        return Err(Error::InvalidData(format!(
-            "{n} rows of {d} columns: need at least 2 rows to estimate a scale"
-        )));
-    }
-    if !x.all_finite() {
-        return Err(Error::InvalidData(
-            "the data has a NaN or infinite entry".into(),
-        ));
-    }
-    let mean = x.sum_axis(0).map(|v| v / n as f64);
-    let centred = x.zip_map(&mean, |a, b| a - b);
-    let covariance = centred
-        .matmul_t(&centred, true, false)
-        .map(|v| v / n as f64);
-    Ok((mean, covariance))
 }

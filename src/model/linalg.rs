@@ -372,3 +372,47 @@ pub fn symmetric_eigen(a: &Tensor<f64>) -> Result<(Tensor<f64>, Tensor<f64>), Er
     let vectors = Tensor::from_fn(&[n, n], |k| v[k / n][order[k % n]]);
     Ok((values, vectors))
 }
+
+/// The column means `x̄` (`[d]`) and the covariance
+/// `C = (1/n) Σ_b (x_b − x̄)(x_b − x̄)ᵀ` (`[d, d]`, divisor `n`: the
+/// maximum-likelihood estimate) of the rows of `x` (`[n, d]`).
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `x` is not a matrix; [`Error::InvalidData`] if it has
+/// fewer than 2 rows, no columns, or a non-finite entry.
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::model::linalg::mean_and_covariance;
+/// use scoretape::Tensor;
+/// let x = Tensor::from_rows(&[vec![1.0, 0.0], vec![3.0, 2.0]]).unwrap();
+/// let (mean, c) = mean_and_covariance(&x).unwrap();
+/// assert_eq!(mean.data(), &[2.0, 1.0]);
+/// assert_eq!(c.data(), &[1.0, 1.0, 1.0, 1.0]);
+/// ```
+pub fn mean_and_covariance(x: &Tensor<f64>) -> Result<(Tensor<f64>, Tensor<f64>), Error> {
+    let [n, d] = *x.shape() else {
+        return Err(Error::Shape(format!(
+            "the data must be a matrix [n, d], got shape {:?}",
+            x.shape()
+        )));
+    };
+    if n < 2 || d == 0 {
+        return Err(Error::InvalidData(format!(
+            "{n} rows of {d} columns: need at least 2 rows to estimate a scale"
+        )));
+    }
+    if !x.all_finite() {
+        return Err(Error::InvalidData(
+            "the data has a NaN or infinite entry".into(),
+        ));
+    }
+    let mean = x.sum_axis(0).map(|v| v / n as f64);
+    let centred = x.zip_map(&mean, |a, b| a - b);
+    let covariance = centred
+        .matmul_t(&centred, true, false)
+        .map(|v| v / n as f64);
+    Ok((mean, covariance))
+}
