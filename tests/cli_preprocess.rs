@@ -437,3 +437,120 @@ fn the_closed_form_quadratic_is_the_gaussian_mle_and_gradient_descent_approaches
         assert_eq!(code, 2, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_validation_split_is_announced_and_test_metrics_reported() {
+    let dir = scratch("heldout");
+    let x = scaled_data(&dir);
+    write_csv(&dir.join("test.csv"), &x.slice_axis(0, 0, 50)).unwrap();
+    let (code, _, stderr) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+            "--model",
+            "quadratic",
+            "--standardize",
+            "--steps",
+            "40",
+            "--validation",
+            "0.25",
+            "--test",
+            "test.csv",
+            "--out",
+            "m.json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("training on 300 rows, holding out 100 for validation"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(100 rows)"), "{stderr}");
+    assert!(stderr.contains("on 100 held-out rows"), "{stderr}");
+    // The test loss equals eval's on the same rows (esm draws nothing).
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("test: esm loss "))
+        .expect(&stderr);
+    let reported: f64 = line["test: esm loss ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let out = ok(
+        &dir,
+        &[
+            "eval",
+            "--model",
+            "m.json",
+            "--data",
+            "test.csv",
+            "--objective",
+            "esm",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let want = v["loss"].as_f64().unwrap();
+    assert!(
+        (reported - want).abs() <= 1e-6 * want.abs().max(1.0),
+        "{reported} vs {want}"
+    );
+    assert!(line.contains("on 50 rows of test.csv"), "{line}");
+
+    // Without a split it says so; a test file of the wrong width fails
+    // before fitting, with exit 1.
+    let (code, _, stderr) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+            "--model",
+            "quadratic",
+            "--steps",
+            "2",
+            "--validation",
+            "0",
+            "--out",
+            "m2.json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("training on all 400 rows (no validation split)"),
+        "{stderr}"
+    );
+    write_csv(
+        &dir.join("wide.csv"),
+        &Tensor::from_rows(&[vec![1.0, 2.0, 3.0]]).unwrap(),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "x.csv",
+            "--objective",
+            "esm",
+            "--model",
+            "quadratic",
+            "--steps",
+            "2",
+            "--test",
+            "wide.csv",
+            "--out",
+            "m3.json",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.starts_with("error: wide.csv"), "{stderr}");
+    assert!(!dir.join("m3.json").exists());
+}

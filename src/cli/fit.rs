@@ -9,6 +9,7 @@
 use super::checkpoint::{self, Checkpoint};
 use super::common::{at_least_one, positive, widths, Dataset};
 use super::error::CliError;
+use super::held_out;
 use super::log::{format_log, read_log, LogRow};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg};
 use super::preprocess::PreprocessArgs;
@@ -90,6 +91,10 @@ pub struct FitArgs {
     /// The fraction of the data held out to report a validation loss.
     #[arg(long, default_value_t = 0.1)]
     pub validation: f64,
+    /// After fitting, report the objective's loss on this data (CSV, same
+    /// columns), with draws from --seed.
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
     /// Stop when the validation loss has not improved for this many epochs.
     #[arg(long, value_name = "EPOCHS")]
     pub patience: Option<u64>,
@@ -182,14 +187,34 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     if args.objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
+    if let Some(path) = &args.test {
+        // Fail before fitting, not after, on a test file that cannot be used.
+        let test = Dataset::read(path)?;
+        if test.dim() != data.dim() {
+            return Err(CliError::data(format!(
+                "{}: the test data has {} columns but {} has {}",
+                path.display(),
+                test.dim(),
+                data.path.display(),
+                data.dim()
+            )));
+        }
+    }
     let input_map = args.preprocess.input_map(&data, args.objective)?;
     if args.solver == SolverArg::ClosedForm {
         if let Some(map) = &input_map {
             data.x = map.apply(&data.x);
         }
         let model = solver::fit(&data, args.quiet)?;
-        save_model_file(&args.out, &ModelFile { model, input_map })?;
-        return Ok(());
+        let objective = args.objective()?.objective_for(&model)?;
+        save_model_file(
+            &args.out,
+            &ModelFile {
+                model: model.clone(),
+                input_map: input_map.clone(),
+            },
+        )?;
+        return report_test(args, &objective, &model, input_map.as_ref());
     }
     let config = FitConfig {
         batch_size: args.batch_size,
@@ -231,7 +256,12 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         data.x = map.apply(&data.x);
     }
     let mut optimizer = Adam::new(args.lr);
-    let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet);
+    let validation_rows = held_out::validation_rows(args.validation, data.len());
+    if !args.quiet {
+        eprintln!("{}", held_out::split_line(args.validation, data.len()));
+    }
+    let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet)
+        .with_validation_rows(validation_rows);
     loop {
         let next_checkpoint = args
             .checkpoint_every
@@ -294,7 +324,35 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         }
     }
     progress.finish();
-    save_model_file(&args.out, &ModelFile { model, input_map })?;
+    if !args.quiet {
+        let validation = log
+            .iter()
+            .rev()
+            .find_map(|row| row.validation_loss)
+            .map(|v| format!("; last validation loss {v:.6} on {validation_rows} held-out rows"))
+            .unwrap_or_default();
+        eprintln!("fitted: {} updates{validation}", state.step);
+    }
+    let file = ModelFile { model, input_map };
+    save_model_file(&args.out, &file)?;
+    report_test(args, &objective, &file.model, file.input_map.as_ref())
+}
+
+/// Prints the `--test` metrics (even with --quiet: they were asked for).
+fn report_test(
+    args: &FitArgs,
+    objective: &crate::objective::Objective,
+    model: &AnyModel,
+    input_map: Option<&crate::model::AffineMap>,
+) -> Result<(), CliError> {
+    if let Some(path) = &args.test {
+        let (loss, rows) = held_out::test_loss(path, objective, model, input_map, args.seed)?;
+        eprintln!(
+            "test: {} loss {loss:.6} on {rows} rows of {}",
+            objective.name(),
+            path.display()
+        );
+    }
     Ok(())
 }
 

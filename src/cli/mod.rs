@@ -35,6 +35,7 @@ mod denoise;
 mod error;
 mod eval;
 mod fit;
+mod held_out;
 mod log;
 mod metric;
 mod objective;
