@@ -554,3 +554,70 @@ fn the_validation_split_is_announced_and_test_metrics_reported() {
     assert!(stderr.starts_with("error: wide.csv"), "{stderr}");
     assert!(!dir.join("m3.json").exists());
 }
+
+#[test]
+fn quantised_columns_are_warned_about_and_dequantize_fits_through_them() {
+    let dir = scratch("quantised");
+    // Column 1 rounded to 0.5 (few distinct values), column 2 continuous.
+    let e: Tensor<f64> = normal_tensor(&[200, 2], &mut seeded(9));
+    let x = Tensor::from_fn(&[200, 2], |k| {
+        if k % 2 == 0 {
+            (e.data()[k] * 2.0).round() / 2.0
+        } else {
+            e.data()[k]
+        }
+    });
+    write_csv(&dir.join("q.csv"), &x).unwrap();
+    let fit = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "fit",
+            "--data",
+            "q.csv",
+            "--model",
+            "quadratic",
+            "--steps",
+            "40",
+            "--batch-size",
+            "50",
+            "--quiet",
+            "--out",
+            out,
+        ];
+        args.extend(extra);
+        let (code, _, stderr) = run(&dir, &args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        stderr
+    };
+    let stderr = fit(&["--objective", "ssm"], "plain.json");
+    assert!(stderr.contains("warning: q.csv: column 1 ("), "{stderr}");
+    assert!(stderr.contains("--dequantize"), "{stderr}");
+    assert!(!stderr.contains("column 2"), "{stderr}");
+    // No warning with --dequantize or dsm; dequantizing changes the fit.
+    assert_eq!(fit(&["--objective", "ssm", "--dequantize"], "dq.json"), "");
+    assert_eq!(fit(&["--objective", "dsm"], "dsm.json"), "");
+    let plain = load_model_file(&dir.join("plain.json")).unwrap().model;
+    let dq = load_model_file(&dir.join("dq.json")).unwrap().model;
+    assert_ne!(plain, dq);
+    // The same seed draws the same noise.
+    fit(&["--objective", "ssm", "--dequantize"], "dq2.json");
+    assert_eq!(load_model_file(&dir.join("dq2.json")).unwrap().model, dq);
+    // Ratio matching refuses it.
+    let bits = Tensor::from_rows(&[vec![0.0, 1.0], vec![1.0, 1.0], vec![1.0, 0.0]]).unwrap();
+    write_csv(&dir.join("bits.csv"), &bits).unwrap();
+    let (code, _, _) = run(
+        &dir,
+        &[
+            "fit",
+            "--data",
+            "bits.csv",
+            "--objective",
+            "rm",
+            "--model",
+            "boltzmann",
+            "--dequantize",
+            "--out",
+            "b.json",
+        ],
+    );
+    assert_eq!(code, 2);
+}

@@ -8,6 +8,7 @@
 
 use super::checkpoint::{self, Checkpoint};
 use super::common::{at_least_one, positive, widths, Dataset};
+use super::discrete;
 use super::error::CliError;
 use super::held_out;
 use super::log::{format_log, read_log, LogRow};
@@ -117,6 +118,10 @@ pub struct FitArgs {
     /// (--model quadratic only).
     #[arg(long, value_enum, default_value_t = SolverArg::Gradient)]
     pub solver: SolverArg,
+    /// Add uniform noise of one grid step to each discrete-valued column
+    /// (at most half as many distinct values as rows), redrawn every epoch.
+    #[arg(long)]
+    pub dequantize: bool,
     /// --standardize / --whiten.
     #[command(flatten)]
     pub preprocess: PreprocessArgs,
@@ -251,6 +256,30 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         );
     }
 
+    // All-0/1 data get their own warning above.
+    let binary = data.x.data().iter().all(|&v| v == 0.0 || v == 1.0);
+    let discrete = if objective.is_continuous() && !binary {
+        discrete::discrete_columns(&data.x)
+    } else {
+        Vec::new()
+    };
+    if !discrete.is_empty() && !args.dequantize && args.objective != ObjectiveName::Dsm {
+        eprintln!(
+            "{}",
+            discrete::warning(&data.path.display().to_string(), &discrete, data.len())
+        );
+    }
+    if args.dequantize && !objective.is_continuous() {
+        return Err(CliError::usage(
+            "--dequantize adds continuous noise, but ratio matching needs the binary data as they are",
+        ));
+    }
+    let dequantizer = args
+        .dequantize
+        .then(|| discrete::Dequantizer::new(&data.x))
+        .filter(discrete::Dequantizer::is_active);
+    // The data in original units, for fresh dequantization noise each epoch.
+    let raw = data.x.clone();
     // The fit works on z = A(x − m); the map is saved with the model.
     if let Some(map) = &input_map {
         data.x = map.apply(&data.x);
@@ -285,17 +314,31 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
                 Event::Step(r) => r.step,
                 Event::Epoch(r) => r.step,
             };
-            if next_checkpoint == Some(step) {
+            // With --dequantize, stop at each epoch's end for fresh noise.
+            let epoch_end = dequantizer.is_some() && matches!(event, Event::Epoch(_));
+            if next_checkpoint == Some(step) || epoch_end {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
         };
+        // Noise drawn from the seed and the update count, so a resumed fit
+        // draws the same.
+        let noisy = dequantizer.as_ref().map(|dq| {
+            let x = dq.apply(
+                &raw,
+                args.seed ^ state.step.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            match &input_map {
+                Some(map) => map.apply(&x),
+                None => x,
+            }
+        });
         let outcome = resume_model(
             &mut model,
             &objective,
             &mut optimizer,
-            &data.x,
+            noisy.as_ref().unwrap_or(&data.x),
             &config,
             state,
             callback,

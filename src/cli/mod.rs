@@ -32,6 +32,7 @@ mod common;
 mod data_cmd;
 mod demo;
 mod denoise;
+mod discrete;
 mod error;
 mod eval;
 mod fit;
