@@ -6,6 +6,7 @@
 //! exactly as an uninterrupted one (see [`crate::train::resume`]): the fit
 //! runs in segments that end at each checkpoint step.
 
+use super::budget;
 use super::checkpoint::{self, Checkpoint};
 use super::common::{at_least_one, positive, widths, Dataset};
 use super::discrete;
@@ -60,7 +61,8 @@ pub struct FitArgs {
     /// mlp: the activation (softplus, tanh, silu or elu).
     #[arg(long, default_value = "softplus")]
     pub activation: String,
-    /// Passes over the training data (default 50 when --steps is not given).
+    /// Passes over the training data. Without --steps or --epochs the budget
+    /// is 50 epochs but at least 2000 updates (printed).
     #[arg(long, value_name = "N", conflicts_with = "steps")]
     pub epochs: Option<u64>,
     /// Updates in total, counting those before a --resume.
@@ -221,12 +223,13 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         )?;
         return report_test(args, &objective, &model, input_map.as_ref());
     }
+    let training_rows =
+        data.len() - held_out::validation_rows(args.validation, data.len()).min(data.len());
+    let (budget, budget_line) =
+        budget::budget(args.steps, args.epochs, training_rows, args.batch_size);
     let config = FitConfig {
         batch_size: args.batch_size,
-        budget: match (args.steps, args.epochs) {
-            (Some(steps), _) => Budget::Steps(steps),
-            (None, epochs) => Budget::Epochs(epochs.unwrap_or(50)),
-        },
+        budget,
         validation_fraction: args.validation,
         patience: args.patience,
         seed: args.seed,
@@ -288,6 +291,9 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     let validation_rows = held_out::validation_rows(args.validation, data.len());
     if !args.quiet {
         eprintln!("{}", held_out::split_line(args.validation, data.len()));
+        if let Some(line) = &budget_line {
+            eprintln!("{line}");
+        }
     }
     let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet)
         .with_validation_rows(validation_rows);

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod bench;
+mod budget;
 mod checkpoint;
 mod common;
 mod data_cmd;
