@@ -146,7 +146,7 @@ fn the_log_density_through_the_map_is_the_gaussian_in_original_units() {
 
     let tape = Tape::new();
     let params = model.params().record(&tape);
-    let xs = x.slice_axis(0, 0, 20);
+    let xs = x.slice(0, 0, 20);
     let xv = tape.input(xs.clone());
     let energy = model.energy(&params, map.apply_var(xv));
     let score = -grad(energy.sum(), &[xv]).unwrap()[0];

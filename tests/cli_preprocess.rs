@@ -442,7 +442,7 @@ fn the_closed_form_quadratic_is_the_gaussian_mle_and_gradient_descent_approaches
 fn the_validation_split_is_announced_and_test_metrics_reported() {
     let dir = scratch("heldout");
     let x = scaled_data(&dir);
-    write_csv(&dir.join("test.csv"), &x.slice_axis(0, 0, 50)).unwrap();
+    write_csv(&dir.join("test.csv"), &x.slice(0, 0, 50)).unwrap();
     let (code, _, stderr) = run(
         &dir,
         &[
@@ -620,4 +620,47 @@ fn quantised_columns_are_warned_about_and_dequantize_fits_through_them() {
         ],
     );
     assert_eq!(code, 2);
+}
+
+#[test]
+fn eval_loglik_through_the_map_is_the_gaussian_log_likelihood_in_original_units() {
+    let dir = scratch("loglik");
+    let x = scaled_data(&dir);
+    for flag in ["--standardize", "--whiten"] {
+        ok(
+            &dir,
+            &[
+                "fit",
+                "--data",
+                "x.csv",
+                "--objective",
+                "esm",
+                "--model",
+                "quadratic",
+                "--solver",
+                "closed-form",
+                flag,
+                "--quiet",
+                "--out",
+                "g.json",
+            ],
+        );
+        let out = ok(
+            &dir,
+            &[
+                "eval", "--model", "g.json", "--data", "x.csv", "--metric", "loglik",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let got = v["value"].as_f64().unwrap();
+        // The Gaussian MLE's mean log-density on its own data, in x:
+        // −½ d (1 + log 2π) − ½ log det C.
+        let n = 400.0;
+        let mean = x.sum_axis(0).map(|v| v / n);
+        let c = x.zip_map(&mean, |a, b| a - b);
+        let cov = c.matmul_t(&c, true, false).map(|v| v / n);
+        let det = cov.get(&[0, 0]) * cov.get(&[1, 1]) - cov.get(&[0, 1]).powi(2);
+        let want = -(1.0 + (2.0 * std::f64::consts::PI).ln()) - 0.5 * det.ln();
+        assert!((got - want).abs() < 1e-8, "{flag}: {got} vs {want}");
+    }
 }

@@ -10,7 +10,7 @@
 
 use crate::random::seeded;
 use crate::tensor::Tensor;
-use rand::Rng;
+use rand::RngExt;
 
 /// A column with `distinct ≤ n · DISCRETE_FRACTION` distinct values among
 /// its `n` rows is treated as discrete-valued. Continuous measurements repeat
@@ -103,7 +103,7 @@ impl Dequantizer {
         Tensor::from_fn(x.shape(), |k| {
             let r = self.resolution[k % d];
             if r > 0.0 {
-                x.data()[k] + (rng.gen::<f64>() - 0.5) * r
+                x.data()[k] + (rng.random::<f64>() - 0.5) * r
             } else {
                 x.data()[k]
             }

@@ -19,7 +19,7 @@ pub(super) const INPUT_MAP: &str = "input_map";
 /// use scoretape::io::{AnyModel, ModelFile};
 /// use scoretape::model::{AffineMap, QuadraticEnergy};
 /// let file = ModelFile {
-///     model: AnyModel::Quadratic(QuadraticEnergy::new(2)),
+///     model: AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap()),
 ///     input_map: Some(AffineMap::identity(2)),
 /// };
 /// assert_eq!(file.model.dim(), 2);
@@ -42,7 +42,7 @@ pub struct ModelFile {
 /// ```
 /// use scoretape::io::{model_file_to_json, AnyModel, ModelFile};
 /// use scoretape::model::{AffineMap, QuadraticEnergy};
-/// let file = ModelFile { model: AnyModel::Quadratic(QuadraticEnergy::new(1)), input_map: Some(AffineMap::identity(1)) };
+/// let file = ModelFile { model: AnyModel::Quadratic(QuadraticEnergy::new(1).unwrap()), input_map: Some(AffineMap::identity(1)) };
 /// let v = model_file_to_json(&file).unwrap();
 /// assert_eq!(v["input_map"]["matrix"], serde_json::json!([[1.0]]));
 /// ```
@@ -133,7 +133,7 @@ fn parse_map(value: &Value, d: usize) -> Result<AffineMap, String> {
 /// use scoretape::Tensor;
 /// let x = Tensor::from_rows(&[vec![1.0, 2.0], vec![3.0, 7.0], vec![0.0, 1.0]]).unwrap();
 /// let file = ModelFile {
-///     model: AnyModel::Quadratic(QuadraticEnergy::new(2)),
+///     model: AnyModel::Quadratic(QuadraticEnergy::new(2).unwrap()),
 ///     input_map: Some(AffineMap::whiten(&x).unwrap()),
 /// };
 /// let path = std::env::temp_dir().join("scoretape-doc-model-map.json");
