@@ -3,6 +3,8 @@
 //! against the closed-form Gaussian in the original units, and the optional
 //! `"input_map"` field of model files.
 #![cfg(feature = "io")]
+// Index loops read as the matrix formulas they check.
+#![allow(clippy::needless_range_loop)]
 
 use scoretape::io::{
     load_model, load_model_file, model_file_from_json, parse_model, save_model, save_model_file,

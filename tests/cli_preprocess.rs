@@ -4,6 +4,8 @@
 //! `denoise` is Tweedie's formula with that score, `sample` maps back to the
 //! original units, and bad options fail with the documented exit codes.
 #![cfg(feature = "cli")]
+// Index loops read as the matrix formulas they check.
+#![allow(clippy::needless_range_loop)]
 
 use scoretape::io::{load_model_file, read_csv, write_csv, AnyModel};
 use scoretape::model::AffineMap;

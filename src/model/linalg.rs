@@ -348,15 +348,17 @@ pub fn symmetric_eigen(a: &Tensor<f64>) -> Result<(Tensor<f64>, Tensor<f64>), Er
                 let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..n {
-                    let (mkp, mkq) = (m[k][p], m[k][q]);
-                    m[k][p] = c * mkp - s * mkq;
-                    m[k][q] = s * mkp + c * mkq;
+                // A ← Jᵀ A J: columns p and q, then rows p and q (p < q).
+                for row in m.iter_mut() {
+                    let (mkp, mkq) = (row[p], row[q]);
+                    row[p] = c * mkp - s * mkq;
+                    row[q] = s * mkp + c * mkq;
                 }
-                for k in 0..n {
-                    let (mpk, mqk) = (m[p][k], m[q][k]);
-                    m[p][k] = c * mpk - s * mqk;
-                    m[q][k] = s * mpk + c * mqk;
+                let (above, from_q) = m.split_at_mut(q);
+                for (mpk, mqk) in above[p].iter_mut().zip(from_q[0].iter_mut()) {
+                    let (a, b) = (*mpk, *mqk);
+                    *mpk = c * a - s * b;
+                    *mqk = s * a + c * b;
                 }
                 for row in v.iter_mut() {
                     let (vp, vq) = (row[p], row[q]);
