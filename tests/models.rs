@@ -791,3 +791,59 @@ fn closed_form_reports_bad_input_as_errors() {
         Err(Error::Numerical(_))
     ));
 }
+
+#[test]
+fn the_quadratic_closed_form_is_the_gaussian_mle_and_score_matchings_minimiser() {
+    // Correlated 3-D data.
+    let e: Tensor<f64> = normal_tensor(&[300, 3], &mut seeded(21));
+    let x = Tensor::from_fn(&[300, 3], |k| {
+        let r = &e.data()[k / 3 * 3..k / 3 * 3 + 3];
+        match k % 3 {
+            0 => 5.0 + 2.0 * r[0],
+            1 => -1.0 + r[0] + 0.5 * r[1],
+            _ => 0.2 * r[2] - 0.3 * r[1],
+        }
+    });
+    let model = QuadraticEnergy::<f64>::fit_closed_form(&x).unwrap();
+    // The MLE, computed here directly: mean and (divisor n) covariance.
+    let n = 300.0;
+    let mean = x.sum_axis(0).map(|v| v / n);
+    let c = x.zip_map(&mean, |a, b| a - b);
+    let cov = c.matmul_t(&c, true, false).map(|v| v / n);
+    assert!(model.mean().max_abs_diff(&mean) < 1e-12);
+    assert!(model.precision().matmul(&cov).max_abs_diff(&Tensor::eye(3)) < 1e-10);
+    // Exact score matching's gradient in the parameters vanishes there:
+    // J = mean_b ½‖∇E(x_b)‖² − tr H, with ∇E = P(x − μ) and H = P.
+    let tape = Tape::new();
+    let params = model.params().record(&tape);
+    let xv = tape.input(x.clone());
+    let energy = model.energy(&params, xv);
+    let g = grad(energy.sum(), &[xv]).unwrap()[0];
+    let trace = batched_hessian_trace(energy.sum(), xv).unwrap();
+    let loss = (g.square().sum_axis(1) * 0.5 - trace).mean();
+    for p in grad(loss, &params).unwrap() {
+        assert!(
+            p.value().data().iter().all(|v| v.abs() < 1e-9),
+            "{:?}",
+            p.value()
+        );
+    }
+    // Singular data are refused.
+    let flat = Tensor::from_rows(&[vec![1.0, 2.0], vec![2.0, 4.0], vec![3.0, 6.0]]).unwrap();
+    assert!(QuadraticEnergy::<f64>::fit_closed_form(&flat).is_err());
+}
+
+#[test]
+fn the_quadratic_closed_form_matches_the_exponential_family_estimator_in_1d() {
+    let x = Tensor::from_vec(&[5, 1], vec![0.5, 1.5, 2.0, 4.0, -1.0]).unwrap();
+    let family = LinearExpFamily::<f64>::new(1, 2, |x: Var<'_, f64>| {
+        Var::concat(&[x, x.square() * 0.5], 1)
+    })
+    .unwrap();
+    // E = θᵀT(x) = θ₁x + θ₂x²/2 is ½P(x − μ)² + const with P = θ₂, μ = −θ₁/θ₂.
+    let theta = closed_form_score_matching(&family, &x, None).unwrap().theta;
+    let (t1, t2) = (theta.data()[0], theta.data()[1]);
+    let model = QuadraticEnergy::<f64>::fit_closed_form(&x).unwrap();
+    assert!((model.precision().item() - t2).abs() < 1e-12);
+    assert!((model.mean().item() - (-t1 / t2)).abs() < 1e-12);
+}

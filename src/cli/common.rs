@@ -71,9 +71,9 @@ impl Dataset {
     }
 }
 
-/// Reads a model file.
-pub(crate) fn load_model(path: &Path) -> Result<AnyModel, CliError> {
-    Ok(io::load_model(path)?)
+/// Reads a model file, with the input map it was fitted through if any.
+pub(crate) fn load_model(path: &Path) -> Result<io::ModelFile, CliError> {
+    Ok(io::load_model_file(path)?)
 }
 
 /// clap value parser: a finite number > 0.

@@ -3,7 +3,7 @@
 
 use super::common::{load_model, naming, positive, write_samples, Dataset};
 use super::error::CliError;
-use crate::model::Energy;
+use crate::model::{AffineMap, Energy};
 use crate::objective::tweedie_denoise_energy;
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
@@ -29,9 +29,10 @@ pub struct DenoiseArgs {
 
 /// Runs `scoretape denoise`.
 pub(crate) fn run(args: &DenoiseArgs) -> Result<(), CliError> {
-    let model = load_model(&args.model)?;
+    let file = load_model(&args.model)?;
+    let model = &file.model;
     let data = Dataset::read(&args.data)?;
-    data.check_dim(&model, &args.model)?;
+    data.check_dim(model, &args.model)?;
     let energy_model = model.as_energy().ok_or_else(|| {
         CliError::data(format!(
             "denoising needs an energy model, not {}",
@@ -40,8 +41,15 @@ pub(crate) fn run(args: &DenoiseArgs) -> Result<(), CliError> {
     })?;
     let tape = Tape::new();
     let params = model.params().record(&tape);
-    let clean = denoise_with(&tape, &params, energy_model, &data.x, args.sigma)
-        .map_err(|e| naming(&args.model, e))?;
+    let clean = denoise_with(
+        &tape,
+        &params,
+        energy_model,
+        file.input_map.as_ref(),
+        &data.x,
+        args.sigma,
+    )
+    .map_err(|e| naming(&args.model, e))?;
     let what = format!(
         "the denoised {} by model {}",
         args.data.display(),
@@ -54,9 +62,14 @@ fn denoise_with<'t>(
     tape: &'t Tape<f64>,
     params: &[Var<'t, f64>],
     model: &dyn Energy<f64>,
+    input_map: Option<&AffineMap>,
     noisy: &Tensor<f64>,
     sigma: f64,
 ) -> Result<Tensor<f64>, CliError> {
-    let energy = |x: Var<'t, f64>| model.energy(params, x);
+    // Through an input map the score is Aᵀ s_z(A(x − m)), in the data's units.
+    let energy = |x: Var<'t, f64>| match input_map {
+        Some(map) => model.energy(params, map.apply_var(x)),
+        None => model.energy(params, x),
+    };
     Ok(tweedie_denoise_energy(tape, &energy, noisy, sigma)?)
 }

@@ -13,6 +13,7 @@ use super::metric::{evaluate_metric, MetricArgs};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg, TraceArg};
 use crate::exec::Evaluator;
 use crate::io::{layout_json, AnyModel};
+use crate::model::AffineMap;
 use crate::random::seeded;
 use crate::tape::{batched_hessian_trace, grad, hvp, Tape};
 use crate::tensor::Tensor;
@@ -108,19 +109,40 @@ impl Quantity {
 /// Runs `scoretape eval`.
 pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
     args.metric.check_unused()?;
-    let model = load_model(&args.model)?;
-    let data = Dataset::read(&args.data)?;
-    data.check_dim(&model, &args.model)?;
+    let file = load_model(&args.model)?;
+    let model = &file.model;
+    let mut data = Dataset::read(&args.data)?;
+    data.check_dim(model, &args.model)?;
     if let Some(metric) = args.metric.metric {
-        let (output, warning) = evaluate_metric(metric, &args.metric, args.seed, &model, &data)?;
+        // Metrics are computed on the model's inputs z = A(x − m); a
+        // log-likelihood then gains log|det A| to be in the data's units.
+        if let Some(map) = &file.input_map {
+            data.x = map.apply(&data.x);
+        }
+        let (mut output, warning) = evaluate_metric(metric, &args.metric, args.seed, model, &data)?;
+        if let (Some(map), Some(value)) = (&file.input_map, output["value"].as_f64()) {
+            if output["metric"] == "loglik" {
+                output["value"] = json!(value + map.log_abs_det());
+                output["log_abs_det"] = json!(map.log_abs_det());
+            }
+        }
         if let Some(warning) = warning {
             eprintln!("warning: {warning}");
         }
         return print_json(&output);
     }
     let output = match (args.objective, args.quantity) {
-        (Some(objective), _) => evaluate_loss(args, objective, &model, &data)?,
-        (None, Some(quantity)) => evaluate_quantity(args, quantity, &model, &data)?,
+        (Some(objective), _) => {
+            // A loss is the training objective, on the inputs the model was
+            // fitted to.
+            if let Some(map) = &file.input_map {
+                data.x = map.apply(&data.x);
+            }
+            evaluate_loss(args, objective, model, &data)?
+        }
+        (None, Some(quantity)) => {
+            evaluate_quantity(args, quantity, model, file.input_map.as_ref(), &data)?
+        }
         (None, None) => return Err(CliError::usage("give --objective or --quantity")),
     };
     print_json(&output)
@@ -254,6 +276,7 @@ fn evaluate_quantity(
     args: &EvalArgs,
     quantity: Quantity,
     model: &AnyModel,
+    input_map: Option<&AffineMap>,
     data: &Dataset,
 ) -> Result<Value, CliError> {
     let energy_model = model.as_energy().ok_or_else(|| {
@@ -275,7 +298,13 @@ fn evaluate_quantity(
     let tape = Tape::new();
     let params = model.params().record(&tape);
     let x = tape.input(data.x.clone());
-    let energy = energy_model.energy(&params, x);
+    // Through the input map, E(x) = E_z(A(x − m)) and every derivative with
+    // respect to x chains through A, in the data's original units.
+    let z = match input_map {
+        Some(map) => map.apply_var(x),
+        None => x,
+    };
+    let energy = energy_model.energy(&params, z);
     let values = match quantity {
         Quantity::Energy => energy,
         Quantity::Grad => grad(energy.sum(), &[x])?[0],

@@ -6,16 +6,21 @@
 //! exactly as an uninterrupted one (see [`crate::train::resume`]): the fit
 //! runs in segments that end at each checkpoint step.
 
+use super::budget;
 use super::checkpoint::{self, Checkpoint, DataIdentity};
 use super::common::{at_least_one, positive, widths, Dataset};
+use super::discrete;
 use super::error::CliError;
+use super::held_out;
 use super::limits::{check_values, product};
 use super::log::{format_log, read_log, LogRow};
 use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg, TraceArg};
+use super::preprocess::PreprocessArgs;
 use super::progress::Progress;
+use super::solver::{self, SolverArg};
 use super::validate::check_mlp_size;
 use crate::error::Error;
-use crate::io::{save_model, write_atomic, AnyModel};
+use crate::io::{save_model_file, write_atomic, AnyModel, ModelFile};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
 use crate::optim::Adam;
 use crate::tensor::Tensor;
@@ -59,8 +64,8 @@ pub struct FitArgs {
     /// mlp: the activation (softplus, tanh, silu or elu).
     #[arg(long, default_value = "softplus")]
     pub activation: String,
-    /// Passes over the training data (default 50 when --steps is not given;
-    /// at most 2^53).
+    /// Passes over the training data (at most 2^53). Without --steps or
+    /// --epochs the budget is 50 epochs but at least 2000 updates (printed).
     #[arg(long, value_name = "N", conflicts_with = "steps", value_parser = count)]
     pub epochs: Option<u64>,
     /// Updates in total, counting those before a --resume (at most 2^53).
@@ -97,6 +102,10 @@ pub struct FitArgs {
     /// The fraction of the data held out to report a validation loss.
     #[arg(long, default_value_t = 0.1)]
     pub validation: f64,
+    /// After fitting, report the objective's loss on this data (CSV, same
+    /// columns), with draws from --seed.
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
     /// Stop when the validation loss has not improved for this many epochs.
     #[arg(long, value_name = "EPOCHS")]
     pub patience: Option<u64>,
@@ -122,6 +131,17 @@ pub struct FitArgs {
     /// No progress display.
     #[arg(long)]
     pub quiet: bool,
+    /// How the parameters are found: gradient (Adam) or closed-form
+    /// (--model quadratic only).
+    #[arg(long, value_enum, default_value_t = SolverArg::Gradient)]
+    pub solver: SolverArg,
+    /// Add uniform noise of one grid step to each discrete-valued column
+    /// (at most half as many distinct values as rows), redrawn every epoch.
+    #[arg(long)]
+    pub dequantize: bool,
+    /// --standardize / --whiten.
+    #[command(flatten)]
+    pub preprocess: PreprocessArgs,
     /// Where to write the fitted model (JSON).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -173,6 +193,7 @@ impl FitArgs {
             "sigma": self.sigma,
             "sigmas": self.sigmas,
             "validation": self.validation,
+            "input_map": self.preprocess.name(),
         });
         if matches!(self.model, ModelArg::Mlp | ModelArg::MlpScore) {
             let hidden = widths(&self.hidden).unwrap_or_default();
@@ -206,17 +227,53 @@ fn count(text: &str) -> Result<u64, String> {
 
 /// Runs `scoretape fit`.
 pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
-    let data = Dataset::read(&args.data)?;
+    solver::check(
+        args.solver,
+        args.model,
+        args.resume,
+        args.checkpoint_every.is_some(),
+    )?;
+    let mut data = Dataset::read(&args.data)?;
     check_sizes(args, &data)?;
     if args.objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
+    if let Some(path) = &args.test {
+        // Fail before fitting, not after, on a test file that cannot be used.
+        let test = Dataset::read(path)?;
+        if test.dim() != data.dim() {
+            return Err(CliError::data(format!(
+                "{}: the test data has {} columns but {} has {}",
+                path.display(),
+                test.dim(),
+                data.path.display(),
+                data.dim()
+            )));
+        }
+    }
+    let input_map = args.preprocess.input_map(&data, args.objective)?;
+    if args.solver == SolverArg::ClosedForm {
+        if let Some(map) = &input_map {
+            data.x = map.apply(&data.x);
+        }
+        let model = solver::fit(&data, args.quiet)?;
+        let objective = args.objective()?.objective_for(&model)?;
+        save_model_file(
+            &args.out,
+            &ModelFile {
+                model: model.clone(),
+                input_map: input_map.clone(),
+            },
+        )?;
+        return report_test(args, &objective, &model, input_map.as_ref());
+    }
+    let training_rows =
+        data.len() - held_out::validation_rows(args.validation, data.len()).min(data.len());
+    let (budget, budget_line) =
+        budget::budget(args.steps, args.epochs, training_rows, args.batch_size);
     let config = FitConfig {
         batch_size: args.batch_size,
-        budget: match (args.steps, args.epochs) {
-            (Some(steps), _) => Budget::Steps(steps),
-            (None, epochs) => Budget::Epochs(epochs.unwrap_or(50)),
-        },
+        budget,
         validation_fraction: args.validation,
         patience: args.patience,
         seed: args.seed,
@@ -254,8 +311,44 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         );
     }
 
+    // All-0/1 data get their own warning above.
+    let binary = data.x.data().iter().all(|&v| v == 0.0 || v == 1.0);
+    let discrete = if objective.is_continuous() && !binary {
+        discrete::discrete_columns(&data.x)
+    } else {
+        Vec::new()
+    };
+    if !discrete.is_empty() && !args.dequantize && args.objective != ObjectiveName::Dsm {
+        eprintln!(
+            "{}",
+            discrete::warning(&data.path.display().to_string(), &discrete, data.len())
+        );
+    }
+    if args.dequantize && !objective.is_continuous() {
+        return Err(CliError::usage(
+            "--dequantize adds continuous noise, but ratio matching needs the binary data as they are",
+        ));
+    }
+    let dequantizer = args
+        .dequantize
+        .then(|| discrete::Dequantizer::new(&data.x))
+        .filter(discrete::Dequantizer::is_active);
+    // The data in original units, for fresh dequantization noise each epoch.
+    let raw = data.x.clone();
+    // The fit works on z = A(x − m); the map is saved with the model.
+    if let Some(map) = &input_map {
+        data.x = map.apply(&data.x);
+    }
     let mut optimizer = Adam::new(args.lr);
-    let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet);
+    let validation_rows = held_out::validation_rows(args.validation, data.len());
+    if !args.quiet {
+        eprintln!("{}", held_out::split_line(args.validation, data.len()));
+        if let Some(line) = &budget_line {
+            eprintln!("{line}");
+        }
+    }
+    let mut progress = Progress::new(total_steps(&config, data.len()), args.quiet)
+        .with_validation_rows(validation_rows);
     loop {
         let next_checkpoint = args
             .checkpoint_every
@@ -279,17 +372,31 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
                 Event::Step(r) => r.step,
                 Event::Epoch(r) => r.step,
             };
-            if next_checkpoint == Some(step) {
+            // With --dequantize, stop at each epoch's end for fresh noise.
+            let epoch_end = dequantizer.is_some() && matches!(event, Event::Epoch(_));
+            if next_checkpoint == Some(step) || epoch_end {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
         };
+        // Noise drawn from the seed and the update count, so a resumed fit
+        // draws the same.
+        let noisy = dequantizer.as_ref().map(|dq| {
+            let x = dq.apply(
+                &raw,
+                args.seed ^ state.step.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            match &input_map {
+                Some(map) => map.apply(&x),
+                None => x,
+            }
+        });
         let outcome = resume_model(
             &mut model,
             &objective,
             &mut optimizer,
-            &data.x,
+            noisy.as_ref().unwrap_or(&data.x),
             &config,
             state,
             callback,
@@ -299,7 +406,7 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
             Err(Error::Diverged { update, reason }) => {
                 progress.finish();
                 let what = format!("diverged at update {update}: {reason}");
-                return Err(stopped(args, &model, &log, &what));
+                return Err(stopped(args, &model, input_map.as_ref(), &log, &what));
             }
             Err(Error::Numerical(reason)) => {
                 progress.finish();
@@ -307,7 +414,7 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
                     "stopped on a numerical failure {}",
                     with_update(&reason, &log)
                 );
-                return Err(stopped(args, &model, &log, &what));
+                return Err(stopped(args, &model, input_map.as_ref(), &log, &what));
             }
             Err(e) => {
                 progress.finish();
@@ -330,7 +437,7 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
                     "stopped on a numerical failure at update {}: the optimiser state is not finite",
                     state.step
                 );
-                return Err(stopped(args, &model, &log, &what));
+                return Err(stopped(args, &model, input_map.as_ref(), &log, &what));
             }
             let saved = Checkpoint {
                 settings: settings.clone(),
@@ -345,7 +452,35 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         }
     }
     progress.finish();
-    save_model(&args.out, &model)?;
+    if !args.quiet {
+        let validation = log
+            .iter()
+            .rev()
+            .find_map(|row| row.validation_loss)
+            .map(|v| format!("; last validation loss {v:.6} on {validation_rows} held-out rows"))
+            .unwrap_or_default();
+        eprintln!("fitted: {} updates{validation}", state.step);
+    }
+    let file = ModelFile { model, input_map };
+    save_model_file(&args.out, &file)?;
+    report_test(args, &objective, &file.model, file.input_map.as_ref())
+}
+
+/// Prints the `--test` metrics (even with --quiet: they were asked for).
+fn report_test(
+    args: &FitArgs,
+    objective: &crate::objective::Objective,
+    model: &AnyModel,
+    input_map: Option<&crate::model::AffineMap>,
+) -> Result<(), CliError> {
+    if let Some(path) = &args.test {
+        let (loss, rows) = held_out::test_loss(path, objective, model, input_map, args.seed)?;
+        eprintln!(
+            "test: {} loss {loss:.6} on {rows} rows of {}",
+            objective.name(),
+            path.display()
+        );
+    }
     Ok(())
 }
 
@@ -426,14 +561,24 @@ fn with_update(reason: &str, log: &[LogRow]) -> String {
 /// names the update, e.g. `diverged at update 7: …`): writes the last finite
 /// parameters next to `--out` and the log of the updates made, and returns
 /// the error that says where.
-fn stopped(args: &FitArgs, model: &AnyModel, log: &[LogRow], what: &str) -> CliError {
+fn stopped(
+    args: &FitArgs,
+    model: &AnyModel,
+    input_map: Option<&crate::model::AffineMap>,
+    log: &[LogRow],
+    what: &str,
+) -> CliError {
     if let Some(path) = &args.log {
         let finite: Vec<LogRow> = log.iter().copied().filter(|r| r.loss.is_finite()).collect();
         // Best effort: the error below is what matters.
         let _ = write_atomic(path, format_log(&finite).as_bytes());
     }
     let path = last_finite_path(&args.out);
-    let written = match save_model(&path, model) {
+    let file = ModelFile {
+        model: model.clone(),
+        input_map: input_map.cloned(),
+    };
+    let written = match save_model_file(&path, &file) {
         Ok(()) => format!(
             "the last finite parameters were written to {} ({} was not written)",
             path.display(),

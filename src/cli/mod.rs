@@ -31,22 +31,27 @@
 //! ```
 
 pub mod bench;
+mod budget;
 mod checkpoint;
 mod common;
 mod data_cmd;
 mod demo;
 mod denoise;
+mod discrete;
 mod error;
 mod eval;
 mod fit;
+mod held_out;
 mod limits;
 mod log;
 mod metric;
 mod objective;
 mod outputs;
 mod plot;
+mod preprocess;
 mod progress;
 mod sample;
+mod solver;
 mod validate;
 
 pub use data_cmd::DataArgs;
@@ -58,7 +63,9 @@ pub use fit::{FitArgs, ModelArg};
 pub use metric::{LogZChoice, Metric, MetricArgs};
 pub use objective::{ObjectiveName, ProjectionArg, TraceArg};
 pub use plot::PlotArgs;
+pub use preprocess::PreprocessArgs;
 pub use sample::{SampleArgs, SamplerArg};
+pub use solver::SolverArg;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;

@@ -44,7 +44,7 @@ fn files(command: &Command) -> (Vec<NamedFile>, Vec<NamedFile>) {
         Command::Fit(a) => (
             // On --resume the checkpoint and the log are read and then
             // rewritten: the same file as input and output on purpose.
-            vec![one("--data", &a.data)],
+            vec![one("--data", &a.data), named("--test", &a.test)],
             vec![
                 one("--out", &a.out),
                 named("--log", &a.log),

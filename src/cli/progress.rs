@@ -15,6 +15,8 @@ pub(crate) struct Progress {
     every: u64,
     last_draw: Option<Instant>,
     last: Option<StepReport<f64>>,
+    /// Rows held out for the validation loss, named next to it.
+    validation_rows: usize,
 }
 
 impl Progress {
@@ -26,7 +28,14 @@ impl Progress {
             every: total.map_or(100, |t| (t / 20).max(1)),
             last_draw: None,
             last: None,
+            validation_rows: 0,
         }
+    }
+
+    /// Names the number of held-out rows next to the validation loss.
+    pub fn with_validation_rows(mut self, rows: usize) -> Self {
+        self.validation_rows = rows;
+        self
     }
 
     pub fn update(&mut self, event: &Event<f64>) {
@@ -81,7 +90,7 @@ impl Progress {
         };
         line += &format!("  epoch {}  loss {:.6}", r.epoch + 1, r.loss);
         if let Some(v) = r.validation_loss {
-            line += &format!("  val {v:.6}");
+            line += &format!("  val {v:.6} ({} rows)", self.validation_rows);
         }
         if let Some(rate) = r.steps_per_second {
             line += &format!("  {rate:.1} steps/s");

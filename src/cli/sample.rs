@@ -73,11 +73,17 @@ pub struct SampleArgs {
 
 /// Runs `scoretape sample`.
 pub(crate) fn run(args: &SampleArgs) -> Result<(), CliError> {
-    let model = load_model(&args.model)?;
+    let file = load_model(&args.model)?;
+    let model = &file.model;
     check_values(product(&[args.n, model.dim()]), || {
         format!("{} samples of dimension {}", args.n, model.dim())
     })?;
-    let samples = draw(&model, args).map_err(|e| naming(&args.model, e))?;
+    let samples = draw(model, args).map_err(|e| naming(&args.model, e))?;
+    // The sampler runs on the model's inputs z; x = m + A⁻¹z in the data's units.
+    let samples = match &file.input_map {
+        Some(map) => map.invert(&samples),
+        None => samples,
+    };
     let what = format!("the samples of {}", args.model.display());
     write_samples(args.out.as_deref(), &samples, &what)
 }

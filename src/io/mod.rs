@@ -17,6 +17,7 @@
 mod atomic;
 mod csv;
 mod model_file;
+mod model_with_map;
 #[cfg(feature = "serde")]
 mod serde_model;
 
@@ -26,6 +27,9 @@ pub use csv::{parse_csv, parse_table, read_csv, read_table, to_csv_string, write
 pub use model_file::{
     layout_json, load_model, model_from_json, model_to_json, parse_model, save_model, AnyModel,
     ModelKind,
+};
+pub use model_with_map::{
+    load_model_file, model_file_from_json, model_file_to_json, save_model_file, ModelFile,
 };
 
 use std::fmt;

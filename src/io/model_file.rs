@@ -272,7 +272,7 @@ fn layer_part(name: &str) -> Option<(usize, &str)> {
     Some((index.parse().ok()?, part))
 }
 
-fn tensor_json(t: &Tensor<f64>) -> Value {
+pub(super) fn tensor_json(t: &Tensor<f64>) -> Value {
     match t.shape() {
         [_, columns] => Value::Array(
             t.data()
@@ -448,6 +448,13 @@ pub fn model_from_json(value: &Value) -> Result<AnyModel, String> {
     let object = value
         .as_object()
         .ok_or("a model file must hold a JSON object")?;
+    if object.contains_key(super::model_with_map::INPUT_MAP) {
+        return Err(
+            "the file has an \"input_map\" (the model works on mapped inputs): \
+                    read it with load_model_file"
+                .into(),
+        );
+    }
     let mut fields = Fields {
         object,
         used: vec![],
@@ -589,7 +596,7 @@ fn numbers(value: &Value, what: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-fn vector(value: &Value, what: &str) -> Result<Tensor<f64>, String> {
+pub(super) fn vector(value: &Value, what: &str) -> Result<Tensor<f64>, String> {
     let v = numbers(value, what)?;
     if v.is_empty() {
         return Err(format!("{what} is empty"));
@@ -597,7 +604,7 @@ fn vector(value: &Value, what: &str) -> Result<Tensor<f64>, String> {
     Ok(Tensor::vector(&v))
 }
 
-fn matrix(value: &Value, what: &str) -> Result<Tensor<f64>, String> {
+pub(super) fn matrix(value: &Value, what: &str) -> Result<Tensor<f64>, String> {
     let rows = value
         .as_array()
         .ok_or_else(|| format!("{what} must be an array of rows"))?;

@@ -35,6 +35,7 @@ macro_rules! impl_model {
     };
 }
 
+mod affine;
 mod boltzmann;
 mod exp_family;
 pub mod linalg;
@@ -44,6 +45,7 @@ mod quadratic;
 #[cfg(feature = "serde")]
 mod serialize;
 
+pub use affine::AffineMap;
 pub use boltzmann::{Boltzmann, MAX_ENUMERATED_DIM};
 pub use exp_family::{closed_form_score_matching, ClosedFormFit, FeatureMap, LinearExpFamily};
 pub use mlp::{Activation, MlpEnergy};

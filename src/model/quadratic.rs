@@ -203,6 +203,49 @@ impl<T: Real> QuadraticEnergy<T> {
     pub fn covariance(&self) -> Result<Tensor<T>, Error> {
         Ok(from_f64(&inverse(&to_f64(&self.precision()))?))
     }
+
+    /// Exact score matching's minimiser on `data` (`[n, d]`), in closed form.
+    ///
+    /// The empirical objective `J(μ, P) = (1/n) Σ_b ½‖P(x_b − μ)‖² − tr P`
+    /// is minimised at `μ̂ = x̄` and `P̂ = Ĉ⁻¹`, `Ĉ` the covariance with
+    /// divisor `n` (setting the gradients to zero: `P Σ_b (x_b − μ) = 0`
+    /// and `½(ĈP + PĈ) = I`). This is also the Gaussian maximum-likelihood
+    /// estimate, so for this model score matching and maximum likelihood
+    /// agree exactly, and no iteration (and no conditioning problem) is
+    /// involved.
+    ///
+    /// # Errors
+    ///
+    /// As [`linalg::mean_and_covariance`](super::linalg::mean_and_covariance),
+    /// and [`Error::InvalidData`] if `Ĉ` is singular (a constant column, or
+    /// columns linearly dependent on the data; fewer rows than `d + 1`).
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::Tensor;
+    /// let x = Tensor::from_rows(&[vec![0.0, 1.0], vec![2.0, 1.0], vec![1.0, 4.0]]).unwrap();
+    /// let m = QuadraticEnergy::<f64>::fit_closed_form(&x).unwrap();
+    /// assert!(m.mean().max_abs_diff(&Tensor::vector(&[1.0, 2.0])) < 1e-12);
+    /// // Ĉ = [[2/3, 0], [0, 2]], so P̂ = [[1.5, 0], [0, 0.5]].
+    /// let want = Tensor::from_rows(&[vec![1.5, 0.0], vec![0.0, 0.5]]).unwrap();
+    /// assert!(m.precision().max_abs_diff(&want) < 1e-12);
+    /// ```
+    pub fn fit_closed_form(data: &Tensor<T>) -> Result<Self, Error> {
+        let (mean, covariance) = super::linalg::mean_and_covariance(&to_f64(data))?;
+        let precision = cholesky(&covariance)
+            .and_then(|_| inverse(&covariance))
+            .map_err(|_| {
+                Error::InvalidData(
+                    "the data's covariance is singular (a constant column, columns that are \
+                     linear combinations of others, or fewer rows than columns + 1), so the \
+                     Gaussian has no closed-form fit"
+                        .into(),
+                )
+            })?;
+        // Symmetrise away the rounding of the inverse before factorising.
+        let precision = precision.zip_map(&precision.transpose(), |a, b| 0.5 * (a + b));
+        QuadraticEnergy::from_mean_precision(&from_f64(&mean), &from_f64(&precision))
+    }
 }
 
 impl_model!(QuadraticEnergy);

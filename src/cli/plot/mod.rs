@@ -63,12 +63,13 @@ pub(crate) fn run(args: &PlotArgs) -> Result<(), CliError> {
     let figure = match (&args.loss_curve, &args.model) {
         (Some(log), _) => loss::loss_figure(log, args.log_scale)?,
         (None, Some(model_path)) => {
-            let model = load_model(model_path)?;
+            let file = load_model(model_path)?;
+            let model = &file.model;
             let read = |path: &Option<PathBuf>| -> Result<Option<Tensor<f64>>, CliError> {
                 match path {
                     Some(p) => {
                         let d = Dataset::read(p)?;
-                        d.check_dim(&model, model_path)?;
+                        d.check_dim(model, model_path)?;
                         Ok(Some(d.x))
                     }
                     None => Ok(None),
@@ -77,7 +78,8 @@ pub(crate) fn run(args: &PlotArgs) -> Result<(), CliError> {
             let (data, samples) = (read(&args.data)?, read(&args.samples)?);
             let caption = caption(args, &model.kind().to_string(), model_path, &data, &samples);
             model_figure(
-                &model,
+                model,
+                file.input_map.as_ref(),
                 model_path,
                 &caption,
                 data.as_ref(),
@@ -208,6 +210,7 @@ mod tests {
         ];
         let figure = model_figure(
             &model,
+            None,
             Path::new("q.json"),
             &caption,
             Some(&points),

@@ -7,6 +7,7 @@ use super::figure::{Figure, Rgb, Shape};
 use crate::cli::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
+use crate::model::AffineMap;
 use crate::sample::{conditioned_score_fn, energy_score_fn};
 use crate::tensor::Tensor;
 use std::path::Path;
@@ -78,8 +79,15 @@ fn grid(n: usize, (x0, x1, y0, y1): (f64, f64, f64, f64)) -> Tensor<f64> {
 /// Energies and scores of the model on a batch.
 fn energy_and_score(
     model: &AnyModel,
+    input_map: Option<&AffineMap>,
     x: &Tensor<f64>,
 ) -> Result<(Option<Tensor<f64>>, Tensor<f64>), Error> {
+    // Through an input map: E(x) = E_z(z) and the score Aᵀ s_z(z) (as rows,
+    // s_z A), z = A(x − m).
+    if let Some(map) = input_map {
+        let (energy, score_z) = energy_and_score(model, None, &map.apply(x))?;
+        return Ok((energy, score_z.matmul(map.matrix())));
+    }
     fn with<M: crate::model::Energy<f64>>(
         m: &M,
         x: &Tensor<f64>,
@@ -113,13 +121,15 @@ pub(crate) fn colour_map(t: f64) -> Rgb {
 }
 
 /// The figure of a 2-D model, titled by `caption` (one line each); `path`
-/// names the model in errors.
+/// names the model in errors. With an `input_map` the model is drawn in the
+/// data's original units.
 ///
 /// The density `exp(-E)` is normalised numerically on the plotted grid
 /// (sum of density × cell area = 1); a score network has no density, so its
 /// figure shows the arrows and points on a plain background.
 pub(crate) fn model_figure(
     model: &AnyModel,
+    input_map: Option<&AffineMap>,
     path: &Path,
     caption: &[String],
     data: Option<&Tensor<f64>>,
@@ -144,7 +154,7 @@ pub(crate) fn model_figure(
         h: AREA.height,
         fill: colour_map(0.0),
     });
-    let (energies, _) = energy_and_score(model, &grid(GRID, b))?;
+    let (energies, _) = energy_and_score(model, input_map, &grid(GRID, b))?;
     let arrows_name = match energies {
         Some(_) => "score -grad E (scaled)",
         None => "score s(x) (scaled)",
@@ -173,7 +183,7 @@ pub(crate) fn model_figure(
         colour_bar(&mut fig, COLOUR_BAR, peak, "density", colour_map);
     }
     let arrow_points = grid(ARROWS, b);
-    let (_, scores) = energy_and_score(model, &arrow_points)?;
+    let (_, scores) = energy_and_score(model, input_map, &arrow_points)?;
     if !scores.all_finite() {
         return Err(not_finite_on_grid(path, "the score"));
     }
