@@ -323,14 +323,23 @@ mod tests {
     #[test]
     fn defaults_are_every_batched_cell_and_rosenbrock_once() {
         let cells = cells(&args(&[], &[])).unwrap();
-        // 7 batched workloads and 4 training steps at S, M, L; rosenbrock once.
-        assert_eq!(cells.len(), (7 + 4) * 3 + 1);
-        let rosenbrock: Vec<_> = cells
-            .iter()
-            .filter(|c| c.0 == Workload::Rosenbrock)
-            .collect();
-        assert_eq!(rosenbrock.len(), 1);
-        assert_eq!(rosenbrock[0].1, None);
+        // Every workload but rosenbrock at each of S, M, L, once; rosenbrock
+        // once, without a size.
+        for workload in Workload::ALL {
+            let found: Vec<_> = cells.iter().filter(|c| c.0 == workload).collect();
+            if workload == Workload::Rosenbrock {
+                assert_eq!(found.len(), 1);
+                assert_eq!(found[0].1, None);
+            } else {
+                let sizes: Vec<_> = found.iter().map(|c| c.1).collect();
+                assert_eq!(
+                    sizes,
+                    vec![Some(Size::S), Some(Size::M), Some(Size::L)],
+                    "{workload:?}"
+                );
+            }
+        }
+        assert_eq!(cells.len(), 3 * (Workload::ALL.len() - 1) + 1);
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub fn save_model_file(path: &Path, file: &ModelFile) -> Result<(), FileError> {
 pub fn load_model_file(path: &Path) -> Result<ModelFile, FileError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| FileError::new(path, format!("cannot read: {e}")))?;
-    let value: Value = serde_json::from_str(&text)
+    let value: Value = serde_json::from_str(super::without_bom(&text))
         .map_err(|e| FileError::at_line(path, e.line(), format!("invalid JSON: {e}")))?;
     model_file_from_json(&value).map_err(|message| FileError::new(path, message))
 }
