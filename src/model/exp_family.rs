@@ -328,7 +328,8 @@ fn feature_derivatives<T: Real>(
         let total = features.slice(1, j, j + 1).sum();
         let jacobian = grad(total, &[x])?[0];
         out.jacobians.push(to_f64(&jacobian.value()).into_vec());
-        let laplacian = batched_weighted_laplacian(total, x, h)?;
+        let per_sample = features.slice(1, j, j + 1).reshape(&[n]);
+        let laplacian = batched_weighted_laplacian(per_sample, x, h)?;
         out.laplacians.push(to_f64(&laplacian.value()).into_vec());
         tape.rewind(mark);
     }
