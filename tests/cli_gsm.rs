@@ -170,7 +170,12 @@ fn gradient_fit_runs_and_resume_refuses_another_weight() {
     );
     let v: Value = serde_json::from_str(&out).unwrap();
     assert!(v["loss"].as_f64().unwrap().is_finite(), "{out}");
-    fails(&dir, &with(&["--out", "m.json", "--weight", "x", "--resume"]), 2, "weight");
+    fails(
+        &dir,
+        &with(&["--out", "m.json", "--weight", "x", "--resume"]),
+        2,
+        "weight",
+    );
     // The default weight is x2, and a resume with it named is the same fit.
     ok(&dir, &with(&["--out", "d.json"]));
     ok(

@@ -223,3 +223,80 @@ pub fn generalized_score_matching<'t, T: Real>(
     }
     reduce(tape, per_sample, weights)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tape::{batched_jacobian_diagonal, batched_weighted_laplacian, grad};
+    use alloc::vec;
+
+    #[test]
+    fn weight_text_is_parsed_or_refused_by_name() {
+        assert_eq!("x".parse::<ScoreWeight>().unwrap(), ScoreWeight::X);
+        assert_eq!(
+            "min:0.25".parse::<ScoreWeight>().unwrap(),
+            ScoreWeight::Min(0.25)
+        );
+        for bad in [
+            "", "X2", "x^2", "min", "min:", "min:-1", "min:0", "min:nan", "min:inf",
+        ] {
+            match bad.parse::<ScoreWeight>() {
+                Err(Error::InvalidData(m)) => assert!(m.contains(&format!("{bad:?}")), "{m}"),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_subgradient_at_c_is_zero_and_h_is_continuous() {
+        let w = ScoreWeight::Min(2.0);
+        assert_eq!(w.h_and_derivative(2.0f64), (2.0, 0.0));
+        assert_eq!(w.h_and_derivative(2.0f64 - 1e-12).1, 1.0);
+        assert!((w.h_and_derivative(2.0f64 - 1e-12).0 - 2.0).abs() < 1e-11);
+    }
+
+    #[test]
+    fn negative_entries_are_named_by_row_and_column() {
+        let x = Tensor::from_rows(&[
+            vec![0.0, 1.0, 2.0],
+            vec![3.0, 4.0, -0.0],
+            vec![1.0, -1e-300, 0.0],
+        ])
+        .unwrap();
+        let message = check_nonnegative(&x).unwrap_err().to_string();
+        assert!(message.contains("row 2 column 1"), "{message}");
+    }
+
+    /// The √h seed gives `Σⱼ hⱼ ∂²ⱼy`, against the HVP diagonal, and its
+    /// Jacobian rows are `√hⱼ ∂ⱼy`, against reverse mode; zero weights switch
+    /// a coordinate off.
+    #[test]
+    fn seeded_jet_is_the_weighted_hessian_diagonal() {
+        let tape = Tape::<f64>::new();
+        let data = Tensor::from_rows(&[vec![0.3, 1.2, 0.0], vec![2.0, 0.5, 0.7]]).unwrap();
+        let x = tape.input(data.clone());
+        let y = ((x.sin() * x.square()).sum_axis(1)).tanh() + x.exp().sum_axis(1);
+        let h = Tensor::from_rows(&[vec![0.5, 0.0, 3.0], vec![1.0, 2.0, 0.25]]).unwrap();
+        let g = grad(y.sum(), &[x]).unwrap()[0].value();
+        let diagonal: Vec<Vec<f64>> = (0..3)
+            .map(|j| {
+                let gx = grad(y.sum(), &[x]).unwrap()[0];
+                batched_jacobian_diagonal(gx, x, j).unwrap().to_vec()
+            })
+            .collect();
+        let weighted = batched_weighted_laplacian(y, x, &h).unwrap().to_vec();
+        let jet = batched_jet(y, x, Some(&h.map(f64::sqrt))).unwrap();
+        let rows = jet.jacobian.to_vec(); // [3, 2]: direction j, sample b
+        for b in 0..2 {
+            let want: f64 = (0..3).map(|j| h.get(&[b, j]) * diagonal[j][b]).sum();
+            assert!((weighted[b] - want).abs() < 1e-12 * want.abs().max(1.0));
+            for j in 0..3 {
+                let want = h.get(&[b, j]).sqrt() * g.get(&[b, j]);
+                assert!((rows[j * 2 + b] - want).abs() < 1e-12 * want.abs().max(1.0));
+            }
+        }
+        let negative = Tensor::from_rows(&[vec![0.5, -1.0, 3.0], vec![1.0, 2.0, 0.25]]).unwrap();
+        assert!(batched_weighted_laplacian(y, x, &negative).is_err());
+        assert!(batched_weighted_laplacian(y, x, &Tensor::ones(&[2, 2])).is_err());
+    }
+}
