@@ -193,10 +193,12 @@ pub(crate) fn check_nonnegative<T: Real>(x: &Tensor<T>) -> Result<(), Error> {
 ///
 /// ```
 /// use scoretape::objective::{generalized_score_matching, ScoreWeight};
-/// use scoretape::{Tape, Tensor};
+/// use scoretape::{Tape, Tensor, Var};
+/// fn energy<'t>(x: Var<'t, f64>) -> Var<'t, f64> {
+///     (x * x).sum_axis(1) * 0.5
+/// }
 /// let tape = Tape::new();
 /// let x = Tensor::<f64>::from_rows(&[vec![1.0, 2.0]]).unwrap();
-/// let energy = |x: scoretape::Var<'_, f64>| (x * x).sum_axis(1) * 0.5;
 /// let loss = generalized_score_matching(&tape, &energy, &x, None, ScoreWeight::X2).unwrap();
 /// assert!((loss.item() - ((0.5 - 3.0) + (8.0 - 12.0))).abs() < 1e-14);
 /// let negative = Tensor::<f64>::from_rows(&[vec![1.0, -2.0]]).unwrap();

@@ -287,7 +287,10 @@ pub fn batched_laplacian<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>) -> Result<Va
 /// let y = (x * x * x).sum_axis(1); // ∂²y/∂x_j² = 6x_j
 /// let h = Tensor::from_rows(&[vec![1.0, 0.0], vec![0.5, 2.0]]).unwrap();
 /// let weighted = batched_weighted_laplacian(y, x, &h).unwrap();
-/// assert_eq!(weighted.to_vec(), vec![6.0, 0.5 * 18.0 + 2.0 * 24.0]);
+/// let want: [f64; 2] = [6.0, 0.5 * 18.0 + 2.0 * 24.0];
+/// for (got, want) in weighted.to_vec().iter().zip(want) {
+///     assert!((got - want).abs() < 1e-12);
+/// }
 /// ```
 pub fn batched_weighted_laplacian<'t, T: Real>(
     y: Var<'t, T>,
