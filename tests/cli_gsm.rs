@@ -219,10 +219,22 @@ fn bad_input_is_refused() {
     for bad in ["x3", "min:0", "min:-1", "min:inf", "min:", "min:abc", ""] {
         call(&["gsm", "--weight", bad], 2, "--weight");
     }
-    call(
-        &["esm", "--weight", "x"],
+    call(&["esm", "--weight", "x"], 2, "--weight does not apply");
+    fails(
+        &dir,
+        &[
+            "eval",
+            "--model",
+            "q.json",
+            "--data",
+            "x.csv",
+            "--quantity",
+            "energy",
+            "--weight",
+            "x",
+        ],
         2,
-        "--weight is the weight function of gsm",
+        "--weight does not apply",
     );
     fails(
         &dir,

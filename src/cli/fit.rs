@@ -241,12 +241,6 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         args.resume,
         args.checkpoint_every.is_some(),
     )?;
-    args.objective()?.check_options()?;
-    if args.dequantize && args.objective == ObjectiveName::Gsm {
-        return Err(CliError::usage(
-            "--dequantize adds noise centred on the data, which moves zeros below 0, out of gsm's support [0, ∞)",
-        ));
-    }
     let mut data = Dataset::read(&args.data)?;
     check_sizes(args, &data)?;
     if args.objective == ObjectiveName::Rm {

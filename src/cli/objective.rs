@@ -153,17 +153,6 @@ impl ObjectiveSettings {
         }
     }
 
-    /// Refuses (exit 2) options given to an objective that does not use them.
-    pub(crate) fn check_options(&self) -> Result<(), CliError> {
-        if self.weight.is_some() && self.name != ObjectiveName::Gsm {
-            return Err(CliError::usage(format!(
-                "--weight is the weight function of gsm, but the objective is {}",
-                self.name.name()
-            )));
-        }
-        Ok(())
-    }
-
     /// gsm's weight function, `None` for any other objective.
     pub(crate) fn gsm_weight(&self) -> Option<ScoreWeight> {
         match self.objective() {
@@ -177,7 +166,6 @@ impl ObjectiveSettings {
     /// several noise levels for a model not conditioned on σ a usage error
     /// (exit 2).
     pub(crate) fn objective_for(&self, model: &AnyModel) -> Result<Objective, CliError> {
-        self.check_options()?;
         let objective = self.objective();
         let conditioned = matches!(model, AnyModel::MlpScore(m) if m.is_sigma_conditioned());
         if self.sigmas.len() > 1 && !conditioned {

@@ -51,11 +51,6 @@ impl PreprocessArgs {
                  as they are"
             )));
         }
-        if objective == ObjectiveName::Gsm {
-            return Err(CliError::usage(format!(
-                "--{name} centres the data, which moves it out of gsm's support [0, ∞)"
-            )));
-        }
         let map = if self.standardize {
             AffineMap::standardize(&data.x)
         } else {
