@@ -56,12 +56,27 @@ impl Dataset {
 
     /// Checks that every entry is 0 or 1 (for ratio matching).
     pub fn check_binary(&self, why: &str) -> Result<(), CliError> {
+        self.check_each(
+            |v| v == 0.0 || v == 1.0,
+            &format!("{why} needs binary (0/1) data"),
+        )
+    }
+
+    /// Checks that every value is `≥ 0`, naming the line and field of the
+    /// first that is not (exit 1); `why` names what needs it.
+    pub fn check_nonnegative(&self, why: &str) -> Result<(), CliError> {
+        self.check_each(|v| v >= 0.0, &format!("{why} needs data in [0, ∞)"))
+    }
+
+    /// Checks that every value passes `ok`, naming the line and field of the
+    /// first that does not, and what `needs` it.
+    fn check_each(&self, ok: impl Fn(f64) -> bool, needs: &str) -> Result<(), CliError> {
         let d = self.dim();
-        match self.x.data().iter().position(|&v| v != 0.0 && v != 1.0) {
+        match self.x.data().iter().position(|&v| !ok(v)) {
             Some(k) => Err(self.error_at(
                 k / d,
                 format!(
-                    "field {} is {}, but {why} needs binary (0/1) data",
+                    "field {} is {}, but {needs}",
                     k % d + 1,
                     short(self.x.data()[k])
                 ),

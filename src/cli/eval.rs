@@ -57,6 +57,10 @@ pub struct EvalArgs {
     /// faster at the model's dimension (the Laplacian from d = 2 on).
     #[arg(long, value_enum)]
     pub trace: Option<TraceArg>,
+    /// gsm: the weight function h, x2 (x²), x or min:C (min(x, C), C > 0).
+    /// Default: x2.
+    #[arg(long, value_name = "H", value_parser = super::objective::weight)]
+    pub weight: Option<crate::objective::ScoreWeight>,
     /// dsm: the standard-normal noise ε as CSV, one row per sample (x̃ = x + σε).
     /// Without it the noise is drawn from --seed.
     #[arg(long, value_name = "FILE")]
@@ -160,10 +164,14 @@ fn evaluate_loss(
         projection_kind: args.projection_kind,
         sigmas: vec![args.sigma],
         trace: args.trace,
+        weight: args.weight,
     };
     let objective_fn = settings.objective_for(model)?;
     if objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
+    }
+    if objective == ObjectiveName::Gsm {
+        data.check_nonnegative("generalized score matching (gsm)")?;
     }
     // Draws not given as files come from --seed, for the whole data set at
     // once; given ones replace them.

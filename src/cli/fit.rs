@@ -92,6 +92,10 @@ pub struct FitArgs {
     /// faster at the model's dimension (the Laplacian from d = 2 on).
     #[arg(long, value_enum)]
     pub trace: Option<TraceArg>,
+    /// gsm: the weight function h, x2 (x²), x or min:C (min(x, C), C > 0).
+    /// Default: x2.
+    #[arg(long, value_name = "H", value_parser = super::objective::weight)]
+    pub weight: Option<crate::objective::ScoreWeight>,
     /// dsm: the noise level σ > 0.
     #[arg(long, value_parser = positive, default_value_t = 0.1)]
     pub sigma: f64,
@@ -172,6 +176,7 @@ impl FitArgs {
             projection_kind: self.projection_kind,
             sigmas,
             trace: self.trace,
+            weight: self.weight,
         })
     }
 
@@ -202,6 +207,9 @@ impl FitArgs {
         }
         if self.model == ModelArg::MlpScore {
             value["sigma_conditioned"] = json!(self.sigma_conditioned);
+        }
+        if let Some(weight) = self.objective().ok().and_then(|o| o.gsm_weight()) {
+            value["weight"] = json!(weight.to_string());
         }
         match value {
             Value::Object(map) => map,
@@ -238,6 +246,9 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     if args.objective == ObjectiveName::Rm {
         data.check_binary("ratio matching")?;
     }
+    if args.objective == ObjectiveName::Gsm {
+        data.check_nonnegative("generalized score matching (gsm)")?;
+    }
     if let Some(path) = &args.test {
         // Fail before fitting, not after, on a test file that cannot be used.
         let test = Dataset::read(path)?;
@@ -256,7 +267,7 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         if let Some(map) = &input_map {
             data.x = map.apply(&data.x);
         }
-        let model = solver::fit(&data, args.quiet)?;
+        let model = solver::fit(&data, args.objective()?.gsm_weight(), args.quiet)?;
         let objective = args.objective()?.objective_for(&model)?;
         save_model_file(
             &args.out,

@@ -5,6 +5,7 @@
 use super::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
+use crate::objective::ScoreWeight;
 use crate::objective::{ExactTrace, Fittable, Objective, ProjectionKind, SlicedVariant};
 use clap::ValueEnum;
 
@@ -21,6 +22,9 @@ pub enum ObjectiveName {
     Dsm,
     /// Ratio matching for binary data: Σⱼ sigmoid(E(x) - E(flipⱼ x))².
     Rm,
+    /// Generalized score matching for data in [0, ∞)ᵈ, weighted by h (--weight):
+    /// Σⱼ ½h(∂ⱼE)² - h∂²ⱼE - h'∂ⱼE.
+    Gsm,
 }
 
 impl ObjectiveName {
@@ -37,6 +41,7 @@ impl ObjectiveName {
             ObjectiveName::SsmVr => "ssm-vr",
             ObjectiveName::Dsm => "dsm",
             ObjectiveName::Rm => "rm",
+            ObjectiveName::Gsm => "gsm",
         }
     }
 }
@@ -108,6 +113,19 @@ pub(crate) struct ObjectiveSettings {
     /// The Hessian trace of exact score matching; `None`: the faster at the
     /// model's dimension.
     pub trace: Option<TraceArg>,
+    /// gsm: the weight function; `None`: [`DEFAULT_WEIGHT`].
+    pub weight: Option<ScoreWeight>,
+}
+
+/// gsm's weight function without --weight: Hyvärinen's `x2`, which needs no
+/// scale.
+pub(crate) const DEFAULT_WEIGHT: ScoreWeight = ScoreWeight::X2;
+
+/// clap value parser: gsm's weight function, `x2`, `x` or `min:C` (C > 0).
+pub(crate) fn weight(text: &str) -> Result<ScoreWeight, String> {
+    text.parse().map_err(|_| {
+        "must be x2, x or min:C with C a finite number > 0 (h(x) = x², x or min(x, C))".into()
+    })
 }
 
 impl ObjectiveSettings {
@@ -129,6 +147,17 @@ impl ObjectiveSettings {
                 sigmas: self.sigmas.clone(),
             },
             ObjectiveName::Rm => Objective::Ratio,
+            ObjectiveName::Gsm => Objective::Generalized {
+                weight: self.weight.unwrap_or(DEFAULT_WEIGHT),
+            },
+        }
+    }
+
+    /// gsm's weight function, `None` for any other objective.
+    pub(crate) fn gsm_weight(&self) -> Option<ScoreWeight> {
+        match self.objective() {
+            Objective::Generalized { weight } => Some(weight),
+            _ => None,
         }
     }
 

@@ -7,6 +7,7 @@ use super::error::CliError;
 use super::fit::ModelArg;
 use crate::io::AnyModel;
 use crate::model::QuadraticEnergy;
+use crate::objective::ScoreWeight;
 use clap::ValueEnum;
 
 /// How `fit` finds the parameters.
@@ -15,7 +16,8 @@ pub enum SolverArg {
     /// Adam on minibatches of the objective.
     Gradient,
     /// The closed-form minimiser (quadratic model: the Gaussian
-    /// maximum-likelihood estimate, which is also exact score matching's).
+    /// maximum-likelihood estimate, which is also exact score matching's;
+    /// with gsm, generalized score matching's minimiser A⁻¹b).
     ClosedForm,
 }
 
@@ -43,10 +45,28 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// The quadratic model fitted in closed form to every row of `data`.
-pub(crate) fn fit(data: &Dataset, quiet: bool) -> Result<AnyModel, CliError> {
-    let model = QuadraticEnergy::fit_closed_form(&data.x)
-        .map_err(|e| CliError::data(format!("{}: {e}", data.path.display())))?;
+/// The quadratic model fitted in closed form to every row of `data`: by
+/// generalized score matching with the weight `gsm` if given, else the
+/// Gaussian's maximum-likelihood estimate.
+pub(crate) fn fit(
+    data: &Dataset,
+    gsm: Option<ScoreWeight>,
+    quiet: bool,
+) -> Result<AnyModel, CliError> {
+    let failed = |e| CliError::data(format!("{}: {e}", data.path.display()));
+    if let Some(weight) = gsm {
+        let model =
+            QuadraticEnergy::fit_closed_form_generalized(&data.x, weight).map_err(failed)?;
+        if !quiet {
+            eprintln!(
+                "closed form: generalized score matching (weight {weight}) fitted to all {} \
+                 rows, θ = A⁻¹b in the natural parameters (P, Pμ); no rows held out",
+                data.len()
+            );
+        }
+        return Ok(AnyModel::Quadratic(model));
+    }
+    let model = QuadraticEnergy::fit_closed_form(&data.x).map_err(failed)?;
     if !quiet {
         eprintln!(
             "closed form: Gaussian fitted to all {} rows (mean and inverse covariance: the \

@@ -54,6 +54,14 @@ pub(crate) fn check(command: &Command, matches: &ArgMatches) -> Result<(), CliEr
             if !a.resume {
                 refuse(&["allow_other_data"], "without --resume")?;
             }
+            if a.objective == ObjectiveName::Gsm {
+                refuse(
+                    &["standardize", "whiten", "dequantize"],
+                    "to gsm (it moves data below 0, out of gsm's support [0, ∞))",
+                )?;
+            } else {
+                refuse(&["weight"], "to this --objective (only gsm)")?;
+            }
         }
         Command::Eval(a) => {
             match a.objective {
@@ -80,6 +88,9 @@ pub(crate) fn check(command: &Command, matches: &ArgMatches) -> Result<(), CliEr
                         refuse(&["noise", "sigma"], "to this --objective (only dsm)")?;
                     }
                 }
+            }
+            if a.objective != Some(ObjectiveName::Gsm) {
+                refuse(&["weight"], "to this --objective or --quantity (only gsm)")?;
             }
             if a.quantity.is_some() && a.quantity != Some(super::Quantity::Hvp) {
                 refuse(&["vectors"], "to this --quantity (only hvp)")?;

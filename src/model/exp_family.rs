@@ -3,12 +3,15 @@
 //!
 //! For this family exact score matching needs no gradient descent: its loss is
 //! a quadratic in θ, minimised by one linear solve ([`closed_form_score_matching`]).
+//! So is generalized score matching's, with `A` and `b` weighted by `h`
+//! ([`closed_form_generalized_score_matching`]).
 
 use super::linalg::{cholesky, cholesky_solve, from_f64, to_f64};
 use super::{Energy, Params};
 use crate::error::Error;
+use crate::objective::{check_nonnegative, ScoreWeight};
 use crate::real::Real;
-use crate::tape::{batched_hessian_trace, grad, Tape, Var};
+use crate::tape::{batched_weighted_laplacian, grad, Tape, Var};
 use crate::tensor::Tensor;
 use alloc::format;
 use alloc::rc::Rc;
@@ -250,9 +253,12 @@ impl<T: Real> Energy<T> for LinearExpFamily<T> {
 pub struct ClosedFormFit<T> {
     /// The minimiser `θ̂ = A⁻¹b`, shape `[k]`.
     pub theta: Tensor<T>,
-    /// `A = Σ_n ω_n J_T(x_n) J_T(x_n)ᵀ`, shape `[k, k]` (ω the normalised weights, `1/N` by default).
+    /// `A = Σ_n ω_n J_T(x_n) J_T(x_n)ᵀ`, shape `[k, k]` (ω the normalised
+    /// weights, `1/N` by default); for generalized score matching
+    /// `A = Σ_n ω_n J_T(x_n) diag(h(x_n)) J_T(x_n)ᵀ`.
     pub a: Tensor<T>,
-    /// `b = Σ_n ω_n ΔT(x_n)`, shape `[k]`.
+    /// `b = Σ_n ω_n ΔT(x_n)`, shape `[k]`; for generalized score matching
+    /// `b_i = Σ_n ω_n Σⱼ [h(x_nj) ∂²ⱼT_i(x_n) + h'(x_nj) ∂ⱼT_i(x_n)]`.
     pub b: Tensor<T>,
     /// The sandwich (Godambe) estimate of `Cov(θ̂)`, shape `[k, k]`:
     /// `A⁻¹ (Σ_n ω_n² ψ_n ψ_nᵀ) A⁻¹` with `ψ_n = A_n θ̂ - b_n`.
@@ -287,9 +293,10 @@ fn normalised_weights<T: Real>(weights: Option<&Tensor<T>>, n: usize) -> Result<
     Ok(w.iter().map(|v| v / total).collect())
 }
 
-/// The per-sample feature Jacobians and Laplacians, computed by the engine:
-/// `jacobians[j]` is `[N·d]` (row `n` is `∇x T_j(x_n)`), `laplacians[j]` is
-/// `[N]` (`ΔT_j(x_n)`).
+/// The per-sample feature Jacobians and weighted Laplacians, computed by the
+/// engine: `jacobians[j]` is `[N·d]` (row `n` is `∇x T_j(x_n)`),
+/// `laplacians[j]` is `[N]` (`Σᵢ h(x_ni) ∂²ᵢT_j(x_n)`, the plain Laplacian
+/// `ΔT_j(x_n)` when `h ≡ 1`).
 struct FeatureDerivatives {
     jacobians: Vec<Vec<f64>>,
     laplacians: Vec<Vec<f64>>,
@@ -298,6 +305,7 @@ struct FeatureDerivatives {
 fn feature_derivatives<T: Real>(
     model: &LinearExpFamily<T>,
     data: &Tensor<T>,
+    h: &Tensor<T>,
 ) -> Result<FeatureDerivatives, Error> {
     let (n, k) = (data.shape()[0], model.num_features);
     let tape = Tape::new();
@@ -320,7 +328,8 @@ fn feature_derivatives<T: Real>(
         let total = features.slice(1, j, j + 1).sum();
         let jacobian = grad(total, &[x])?[0];
         out.jacobians.push(to_f64(&jacobian.value()).into_vec());
-        let laplacian = batched_hessian_trace(total, x)?;
+        let per_sample = features.slice(1, j, j + 1).reshape(&[n]);
+        let laplacian = batched_weighted_laplacian(per_sample, x, h)?;
         out.laplacians.push(to_f64(&laplacian.value()).into_vec());
         tape.rewind(mark);
     }
@@ -351,8 +360,8 @@ fn feature_derivatives<T: Real>(
 /// enumerated states fit the exact population objective.
 ///
 /// The engine computes the pieces: one recorded gradient per feature gives
-/// `J_T` for every sample at once, and [`batched_hessian_trace`] gives each
-/// feature's Laplacians in `d` forward sweeps. The `k×k` system is solved in
+/// `J_T` for every sample at once, and one forward-Laplacian sweep
+/// ([`batched_weighted_laplacian`] with `h ≡ 1`) each feature's Laplacians. The `k×k` system is solved in
 /// `f64` by Cholesky.
 ///
 /// Standard errors come from the sandwich (Godambe) formula. θ̂ solves the
@@ -403,6 +412,63 @@ pub fn closed_form_score_matching<T: Real>(
     data: &Tensor<T>,
     weights: Option<&Tensor<T>>,
 ) -> Result<ClosedFormFit<T>, Error> {
+    closed_form(model, data, weights, None)
+}
+
+/// Fits a [`LinearExpFamily`] on `[0, ∞)ᵈ` by generalized score matching
+/// ([`generalized_score_matching`](crate::objective::generalized_score_matching))
+/// in closed form: `θ̂ = A⁻¹b` with
+/// `A = mean_n J_T(x_n) diag(h(x_n)) J_T(x_n)ᵀ` and
+/// `b_i = mean_n Σⱼ [h(x_nj) ∂²ⱼT_i(x_n) + h'(x_nj) ∂ⱼT_i(x_n)]`.
+///
+/// The derivation is that of [`closed_form_score_matching`] with the weights:
+/// `∂ⱼE = Σ_i θ_i ∂ⱼT_i`, so `Σⱼ ½h_j(∂ⱼE)² = ½θᵀA_nθ`, and the other two
+/// terms of `ℓ` are linear in θ, `-θᵀb_n`; hence `J(θ) = ½θᵀAθ - bᵀθ`. The
+/// weighted Laplacian `Σⱼ h_j ∂²ⱼT_i` is one forward-Laplacian sweep seeded
+/// with `√h` ([`batched_weighted_laplacian`]); the sandwich standard errors,
+/// the weights and the errors are as there. With `h ≡ 1` (no boundary) this
+/// is [`closed_form_score_matching`], by the same code.
+///
+/// # Errors
+///
+/// Those of [`closed_form_score_matching`], and [`Error::InvalidData`] for a
+/// negative entry of `data` or a bad `min:C` weight.
+///
+/// # Examples
+///
+/// An exponential distribution `p(x) ∝ exp(-λx)` on `[0, ∞)`, `T(x) = x`:
+/// with `h = x`, `A = mean x`, `b = mean 1 = 1`, so `λ̂ = 1/x̄`, the
+/// maximum-likelihood estimate. (Exact score matching has `A = 1`, `b = 0`:
+/// `λ̂ = 0`, the boundary ignored.)
+///
+/// ```
+/// use scoretape::model::{closed_form_generalized_score_matching, LinearExpFamily};
+/// use scoretape::objective::ScoreWeight;
+/// use scoretape::{Tensor, Var};
+/// let family = LinearExpFamily::<f64>::new(1, 1, |x: Var<'_, f64>| x).unwrap();
+/// let data = Tensor::from_vec(&[4, 1], vec![0.5, 1.0, 2.0, 0.5]).unwrap();
+/// let fit = closed_form_generalized_score_matching(&family, &data, None, ScoreWeight::X).unwrap();
+/// assert!((fit.theta.data()[0] - 1.0).abs() < 1e-12); // x̄ = 1
+/// let negative = Tensor::from_vec(&[1, 1], vec![-0.5]).unwrap();
+/// assert!(closed_form_generalized_score_matching(&family, &negative, None, ScoreWeight::X).is_err());
+/// ```
+pub fn closed_form_generalized_score_matching<T: Real>(
+    model: &LinearExpFamily<T>,
+    data: &Tensor<T>,
+    weights: Option<&Tensor<T>>,
+    weight: ScoreWeight,
+) -> Result<ClosedFormFit<T>, Error> {
+    closed_form(model, data, weights, Some(weight))
+}
+
+/// The closed-form fit of [`closed_form_score_matching`] (`weight` `None`,
+/// `h ≡ 1`) or [`closed_form_generalized_score_matching`].
+fn closed_form<T: Real>(
+    model: &LinearExpFamily<T>,
+    data: &Tensor<T>,
+    weights: Option<&Tensor<T>>,
+    weight: Option<ScoreWeight>,
+) -> Result<ClosedFormFit<T>, Error> {
     let (d, k) = (model.dim, model.num_features);
     let n = match *data.shape() {
         [n, cols] if n > 0 && cols == d => n,
@@ -419,18 +485,39 @@ pub fn closed_form_score_matching<T: Real>(
         )));
     }
     let omega = normalised_weights(weights, n)?;
+    let (h, dh) = match weight {
+        None => (Tensor::ones(data.shape()), Tensor::zeros(data.shape())),
+        Some(weight) => {
+            weight.check()?;
+            check_nonnegative(data)?;
+            weight.evaluate(data)
+        }
+    };
     let FeatureDerivatives {
         jacobians,
-        laplacians,
-    } = feature_derivatives(model, data)?;
+        laplacians: mut per_sample_b,
+    } = feature_derivatives(model, data, &h)?;
+    let (h, dh) = (to_f64(&h).into_vec(), to_f64(&dh).into_vec());
+    // b_n gains Σⱼ h'(x_nj) ∂ⱼT_i(x_n), from the integration by parts of h.
+    for (b_i, jacobian) in per_sample_b.iter_mut().zip(&jacobians) {
+        for (s, b) in b_i.iter_mut().enumerate() {
+            let row = s * d..(s + 1) * d;
+            *b += dh[row.clone()]
+                .iter()
+                .zip(&jacobian[row])
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+        }
+    }
 
-    // A_n[i][j] = ⟨∇T_i(x_n), ∇T_j(x_n)⟩.
+    // A_n[i][j] = Σ_c h(x_nc) ∂_cT_i(x_n) ∂_cT_j(x_n).
     let per_sample_a = |s: usize, i: usize, j: usize| -> f64 {
         let row = s * d..(s + 1) * d;
         jacobians[i][row.clone()]
             .iter()
-            .zip(&jacobians[j][row])
-            .map(|(p, q)| p * q)
+            .zip(&jacobians[j][row.clone()])
+            .zip(&h[row])
+            .map(|((p, q), w)| w * p * q)
             .sum()
     };
     let a = Tensor::from_fn(&[k, k], |ij| {
@@ -442,7 +529,7 @@ pub fn closed_form_score_matching<T: Real>(
             .sum()
     });
     let b = Tensor::from_fn(&[k], |i| {
-        omega.iter().zip(&laplacians[i]).map(|(w, l)| w * l).sum()
+        omega.iter().zip(&per_sample_b[i]).map(|(w, l)| w * l).sum()
     });
     if !a.all_finite() || !b.all_finite() {
         return Err(Error::Numerical(String::from(
@@ -464,7 +551,7 @@ pub fn closed_form_score_matching<T: Real>(
                     let a_theta: f64 = (0..k)
                         .map(|j| per_sample_a(s, i, j) * theta.data()[j])
                         .sum();
-                    a_theta - laplacians[i][s]
+                    a_theta - per_sample_b[i][s]
                 })
                 .collect()
         })

@@ -47,7 +47,10 @@ mod serialize;
 
 pub use affine::AffineMap;
 pub use boltzmann::{Boltzmann, MAX_ENUMERATED_DIM};
-pub use exp_family::{closed_form_score_matching, ClosedFormFit, FeatureMap, LinearExpFamily};
+pub use exp_family::{
+    closed_form_generalized_score_matching, closed_form_score_matching, ClosedFormFit, FeatureMap,
+    LinearExpFamily,
+};
 pub use mlp::{Activation, MlpEnergy};
 pub use mlp_score::MlpScore;
 pub use quadratic::QuadraticEnergy;

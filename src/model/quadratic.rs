@@ -1,9 +1,12 @@
 //! The quadratic (Gaussian) energy `E(x) = ½(x-μ)ᵀP(x-μ)`, with the precision
 //! `P` kept symmetric positive definite by its parametrisation.
 
-use super::linalg::{check_vector_and_symmetric, cholesky, from_f64, inverse, to_f64};
-use super::{Energy, Params};
+use super::linalg::{
+    check_vector_and_symmetric, cholesky, cholesky_solve, from_f64, inverse, to_f64,
+};
+use super::{closed_form_generalized_score_matching, Energy, LinearExpFamily, Params};
 use crate::error::Error;
+use crate::objective::ScoreWeight;
 use crate::real::Real;
 use crate::tape::Var;
 use crate::tensor::Tensor;
@@ -245,6 +248,126 @@ impl<T: Real> QuadraticEnergy<T> {
         // Symmetrise away the rounding of the inverse before factorising.
         let precision = precision.zip_map(&precision.transpose(), |a, b| 0.5 * (a + b));
         QuadraticEnergy::from_mean_precision(&from_f64(&mean), &from_f64(&precision))
+    }
+
+    /// The quadratic energy as a [`LinearExpFamily`] on `ℝᵈ`:
+    /// `E(x) = ½xᵀPx - (Pμ)ᵀx + const = θᵀT(x)` with the features
+    /// `T(x) = (x₁, …, x_d, then xᵢxⱼ for i < j and ½xᵢ² for i = j, over
+    /// i ≤ j row by row)` and the natural parameter
+    /// `θ = (-Pμ, P_ij for i ≤ j)`, `k = d + d(d+1)/2` entries. The loss of
+    /// score matching is quadratic in θ, so the family's closed-form
+    /// estimators apply ([`closed_form_generalized_score_matching`]);
+    /// [`QuadraticEnergy::from_natural`] maps θ back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidData`] if `dim` is zero.
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// assert_eq!(QuadraticEnergy::<f64>::natural_family(3).unwrap().num_features(), 9);
+    /// ```
+    pub fn natural_family(dim: usize) -> Result<LinearExpFamily<T>, Error> {
+        super::check_dim("a quadratic energy", dim)?;
+        let k = dim + dim * (dim + 1) / 2;
+        LinearExpFamily::new(dim, k, move |x: Var<'_, T>| {
+            let column = |i: usize| x.slice(1, i, i + 1);
+            let mut features: alloc::vec::Vec<Var<'_, T>> = (0..dim).map(column).collect();
+            for i in 0..dim {
+                features.push(column(i).square() * T::cast(0.5));
+                features.extend((i + 1..dim).map(|j| column(i) * column(j)));
+            }
+            Var::concat(&features, 1)
+        })
+    }
+
+    /// The quadratic energy with the natural parameter `θ` of
+    /// [`QuadraticEnergy::natural_family`]: `P` from its last `d(d+1)/2`
+    /// entries, `μ = -P⁻¹θ_{1..d}`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shape`] if `θ` does not have `d + d(d+1)/2` entries for some
+    /// `d`; [`Error::InvalidData`] if `P` is not positive definite (the
+    /// energy has no normalisable density on `ℝᵈ`).
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::Tensor;
+    /// // d = 1: θ = (-Pμ, P) = (-4, 2): P = 2, μ = 2.
+    /// let m = QuadraticEnergy::<f64>::from_natural(&Tensor::vector(&[-4.0, 2.0])).unwrap();
+    /// assert!((m.mean().data()[0] - 2.0).abs() < 1e-14);
+    /// assert!(QuadraticEnergy::<f64>::from_natural(&Tensor::vector(&[-4.0, -2.0])).is_err());
+    /// ```
+    pub fn from_natural(theta: &Tensor<T>) -> Result<Self, Error> {
+        let k = theta.data().len();
+        let dim = (1..=k).find(|d| d + d * (d + 1) / 2 >= k).unwrap_or(0);
+        if dim == 0 || dim + dim * (dim + 1) / 2 != k || theta.shape().len() != 1 {
+            return Err(Error::Shape(format!(
+                "a quadratic energy's natural parameter has d + d(d+1)/2 entries, got shape {:?}",
+                theta.shape()
+            )));
+        }
+        let theta = to_f64(theta).into_vec();
+        let mut entries = alloc::vec![0.0; dim * dim];
+        let mut next = dim;
+        for i in 0..dim {
+            for j in i..dim {
+                entries[i * dim + j] = theta[next];
+                entries[j * dim + i] = theta[next];
+                next += 1;
+            }
+        }
+        let precision = Tensor::from_vec(&[dim, dim], entries)?;
+        let factor = cholesky(&precision).map_err(|_| {
+            Error::InvalidData(
+                "the estimated precision is not positive definite, so the quadratic energy has \
+                 no normalisable density"
+                    .into(),
+            )
+        })?;
+        let mean = cholesky_solve(&factor, &Tensor::vector(&theta[..dim]))?.map(|v| -v);
+        QuadraticEnergy::from_mean_precision(&from_f64(&mean), &from_f64(&precision))
+    }
+
+    /// Generalized score matching's minimiser on `data` (`[n, d]`, entries
+    /// `≥ 0`) with the weight `h`, in closed form: the
+    /// [natural family](QuadraticEnergy::natural_family) fitted by
+    /// [`closed_form_generalized_score_matching`], mapped back by
+    /// [`QuadraticEnergy::from_natural`]. For a Gaussian truncated to
+    /// `[0, ∞)ᵈ` this is a consistent estimate of its mean and precision,
+    /// where [`QuadraticEnergy::fit_closed_form`] (the moments, ignoring the
+    /// boundary) is not.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`closed_form_generalized_score_matching`] (negative data,
+    /// too few distinct rows), and [`Error::InvalidData`] if the estimated
+    /// precision is not positive definite.
+    ///
+    /// ```
+    /// use scoretape::model::QuadraticEnergy;
+    /// use scoretape::objective::ScoreWeight;
+    /// use scoretape::Tensor;
+    /// let x = Tensor::from_vec(&[6, 1], vec![0.1, 0.4, 0.9, 1.3, 2.0, 0.6]).unwrap();
+    /// let m = QuadraticEnergy::<f64>::fit_closed_form_generalized(&x, ScoreWeight::X).unwrap();
+    /// assert!(m.precision().data()[0] > 0.0);
+    /// ```
+    pub fn fit_closed_form_generalized(
+        data: &Tensor<T>,
+        weight: ScoreWeight,
+    ) -> Result<Self, Error> {
+        let dim = match data.shape() {
+            [_, dim] => *dim,
+            shape => {
+                return Err(Error::Shape(format!(
+                    "data must have shape [n, d], got {shape:?}"
+                )))
+            }
+        };
+        let family = Self::natural_family(dim)?;
+        let fit = closed_form_generalized_score_matching(&family, data, None, weight)?;
+        Self::from_natural(&fit.theta)
     }
 }
 

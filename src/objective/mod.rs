@@ -12,6 +12,7 @@
 //! | [`exact_score_matching_score_model`] | score | `tr ∇s + ½‖s‖²` | `d` JVPs |
 //! | [`exact_score_matching_value_and_grad`] | energy | the same, with its parameter gradient, one HVP graph in memory | `d` HVPs |
 //! | [`exact_score_matching_with_trace`], [`exact_score_matching_value_and_grad_with_trace`] | energy | the same, the trace by `d` HVPs or by the forward Laplacian ([`ExactTrace`]) | `d` HVPs, or one forward sweep with `d`-fold jets |
+//! | [`generalized_score_matching`] | energy on `[0, ∞)ᵈ` | `Σⱼ [½h(xⱼ)(∂ⱼE)² - h(xⱼ)∂²ⱼE - h'(xⱼ)∂ⱼE]`, `h` a [`ScoreWeight`] | one forward sweep with `d`-fold jets seeded `√h eⱼ`, one JVP |
 //! | [`sliced_score_matching`] | energy | `-vᵀHv + ½(vᵀ∇E)²` | `M` HVPs |
 //! | [`sliced_score_matching_score_model`] | score | `vᵀ(∇s)v + ½(vᵀs)²` | `M` JVPs |
 //! | [`denoising_score_matching`] | energy | `½‖-∇E(x̃) + ε/σ‖²` | one gradient |
@@ -45,7 +46,8 @@
 //!
 //! Every objective returns a typed [`Error`] for bad data: an
 //! empty batch or a zero dimension ([`Error::Shape`]), NaN or infinite entries,
-//! negative or all-zero weights, `σ ≤ 0`, zero projections, non-binary data for
+//! negative or all-zero weights, `σ ≤ 0`, negative data for generalized score
+//! matching, zero projections, non-binary data for
 //! ratio matching ([`Error::InvalidData`]), tensors whose shapes disagree with
 //! the batch or a model output of the wrong shape ([`Error::Shape`]), and a
 //! non-finite loss ([`Error::Numerical`]). A batch whose width is not the
@@ -71,6 +73,7 @@
 mod denoising;
 mod exact;
 mod fisher;
+mod generalized;
 mod ratio;
 mod select;
 mod sliced;
@@ -86,6 +89,8 @@ pub use exact::{
     LAPLACIAN_GROUP,
 };
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
+pub(crate) use generalized::check_nonnegative;
+pub use generalized::{generalized_score_matching, ScoreWeight};
 pub(crate) use ratio::check_binary;
 pub use ratio::{flip_each_bit, ratio_matching};
 pub use select::{Draws, Fittable, ModelForm, Objective};

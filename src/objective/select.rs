@@ -15,6 +15,7 @@ use super::{
     ratio_matching, sliced_score_matching, sliced_score_matching_score_model, ExactTrace, Noise,
     NoiseLevels, ProjectionKind, Projections, SlicedVariant,
 };
+use super::{generalized_score_matching, ScoreWeight};
 use crate::error::Error;
 use crate::model::{Boltzmann, Energy, MlpEnergy, MlpScore, Model, QuadraticEnergy, Score};
 use crate::random::{normal_tensor, Rng64};
@@ -37,6 +38,7 @@ use rand::RngExt;
 /// | the same, [`SlicedVariant::VarianceReduced`] | `-vᵀHv + ½‖∇E‖²` | `ssm-vr` |
 /// | [`Objective::Denoising`] | `½‖s(x + σε) + ε/σ‖²`; with several `σ`, `½‖σ s(x̃, σ) + ε‖²` | `dsm` |
 /// | [`Objective::Ratio`] | `Σⱼ sigmoid(E(x) - E(flipⱼ x))²` on bits | `rm` |
+/// | [`Objective::Generalized`] | `Σⱼ [½h(∂ⱼE)² - h∂²ⱼE - h'∂ⱼE]` on `[0, ∞)ᵈ` | `gsm` |
 ///
 /// The batch loss is the mean over samples. This is the only place that maps
 /// an objective onto code: the [evaluator](crate::exec::Evaluator), `fit`, the
@@ -82,6 +84,13 @@ pub enum Objective {
     },
     /// Ratio matching for binary data (Hyvärinen 2007).
     Ratio,
+    /// Generalized score matching for data on `[0, ∞)ᵈ` (Hyvärinen 2007; Yu,
+    /// Drton and Shojaie 2019), energy models only
+    /// ([`generalized_score_matching`]).
+    Generalized {
+        /// The weight function `h`.
+        weight: ScoreWeight,
+    },
 }
 
 /// What an objective needs to know about a model: whether it is an energy or
@@ -317,7 +326,7 @@ impl Objective {
         }
     }
 
-    /// The command-line name: `esm`, `ssm`, `ssm-vr`, `dsm` or `rm`.
+    /// The command-line name: `esm`, `ssm`, `ssm-vr`, `dsm`, `rm` or `gsm`.
     ///
     /// ```
     /// assert_eq!(scoretape::objective::Objective::Ratio.name(), "rm");
@@ -335,6 +344,7 @@ impl Objective {
             } => "ssm-vr",
             Objective::Denoising { .. } => "dsm",
             Objective::Ratio => "rm",
+            Objective::Generalized { .. } => "gsm",
         }
     }
 
@@ -360,7 +370,8 @@ impl Objective {
     /// not conditioned on σ, a continuous objective for a binary model (a
     /// Boltzmann machine has no normalisable density on `ℝᵈ`: fit it by ratio
     /// matching), ratio matching for a score model, or any objective but
-    /// denoising for a σ-conditioned score model.
+    /// denoising for a σ-conditioned score model; generalized score matching
+    /// for a score model, or with a bad `min:C` weight.
     ///
     /// ```
     /// use scoretape::model::Boltzmann;
@@ -387,6 +398,12 @@ impl Objective {
                 ))
             }
             (Objective::Denoising { .. }, _) => {}
+            (Objective::Generalized { .. }, ModelForm::Score(_)) => {
+                return refuse(
+                    "objective gsm needs the energy's second derivatives, but the model is a score model"
+                        .into(),
+                )
+            }
             (objective, ModelForm::ConditionedScore(_)) => {
                 return refuse(format!(
                     "a σ-conditioned score model is fitted by dsm, not {}",
@@ -414,6 +431,7 @@ impl Objective {
                 }
                 Ok(())
             }
+            Objective::Generalized { weight } => weight.check(),
             _ => Ok(()),
         }
     }
@@ -466,7 +484,7 @@ impl Objective {
                 }
                 draws.noise = Some(normal_tensor(&[batch, dim], rng));
             }
-            Objective::Exact { .. } | Objective::Ratio => {}
+            Objective::Exact { .. } | Objective::Ratio | Objective::Generalized { .. } => {}
         }
         Ok(draws)
     }
@@ -538,6 +556,9 @@ impl Objective {
                         None,
                     ),
                     Objective::Ratio => ratio_matching(tape, &energy, x, None),
+                    Objective::Generalized { weight } => {
+                        generalized_score_matching(tape, &energy, x, None, *weight)
+                    }
                 }
             }
             ModelForm::Score(m) => {
@@ -562,7 +583,9 @@ impl Objective {
                         Noise::Given(noise()?),
                         None,
                     ),
-                    Objective::Ratio => unreachable!("refused by check"),
+                    Objective::Ratio | Objective::Generalized { .. } => {
+                        unreachable!("refused by check")
+                    }
                 }
             }
             ModelForm::ConditionedScore(m) => {

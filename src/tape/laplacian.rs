@@ -258,20 +258,85 @@ pub fn laplacian<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>
 /// assert_eq!(batched_laplacian(y, x).unwrap().to_vec(), vec![18.0, 42.0]);
 /// ```
 pub fn batched_laplacian<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>, Error> {
-    let jet = batched_jet(y, x)?;
+    let jet = batched_jet(y, x, None)?;
+    Ok(laplacian_or_zeros(jet, y))
+}
+
+/// Per-sample weighted Laplacians for a batch: `Σⱼ h_bj ∂²y/∂x_bj²`, shaped
+/// like `y`, with the weights `h` (shape `[B, d]`, every entry `≥ 0`) given
+/// per sample and coordinate. It is [`batched_laplacian`] with the direction
+/// that moves coordinate `j` scaled by `√h_bj` in sample `b`: the seeded
+/// Laplacian is `Σₖ uₖᵀ H uₖ = Σⱼ h_j H_jj`, so the cost is the same one
+/// forward sweep with `d` directions (only the seed is no longer shared by
+/// all samples). Generalized score matching needs this weighted Hessian
+/// diagonal.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `x` is not 2-D or `h` is not shaped like `x`;
+/// [`Error::InvalidData`] if an entry of `h` is negative or not finite; and
+/// the errors of [`forward_laplacian`].
+///
+/// # Examples
+///
+/// ```
+/// use scoretape::tape::batched_weighted_laplacian;
+/// use scoretape::{Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.input(Tensor::from_rows(&[vec![1.0, 2.0], vec![3.0, 4.0]]).unwrap());
+/// let y = (x * x * x).sum_axis(1); // ∂²y/∂x_j² = 6x_j
+/// let h = Tensor::from_rows(&[vec![1.0, 0.0], vec![0.5, 2.0]]).unwrap();
+/// let weighted = batched_weighted_laplacian(y, x, &h).unwrap();
+/// let want: [f64; 2] = [6.0, 0.5 * 18.0 + 2.0 * 24.0];
+/// for (got, want) in weighted.to_vec().iter().zip(want) {
+///     assert!((got - want).abs() < 1e-12);
+/// }
+/// ```
+pub fn batched_weighted_laplacian<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+    h: &Tensor<T>,
+) -> Result<Var<'t, T>, Error> {
+    if let Some(i) = h
+        .data()
+        .iter()
+        .position(|w| !(w.is_finite() && *w >= T::zero()))
+    {
+        return Err(Error::InvalidData(format!(
+            "batched_weighted_laplacian: weight {i} is {}, not finite and ≥ 0",
+            h.data()[i].as_f64()
+        )));
+    }
+    let jet = batched_jet(y, x, Some(&h.map(T::sqrt)))?;
     Ok(laplacian_or_zeros(jet, y))
 }
 
 /// The [`Jet`] of `y` for a batch `x` of shape `[B, d]` along the `d`
-/// per-sample coordinate directions (see [`batched_laplacian`]).
-fn batched_jet<'t, T: Real>(y: Var<'t, T>, x: Var<'t, T>) -> Result<Jet<'t, T>, Error> {
+/// per-sample coordinate directions (see [`batched_laplacian`]), direction
+/// `j` scaled by `scales[b, j]` in sample `b` when `scales` (`[B, d]`) is
+/// given: row `j` of the Jacobian is then `scales[:, j] ⊙ ∂ⱼy` and the
+/// Laplacian `Σⱼ scales[:, j]² ∂²ⱼy`.
+pub(crate) fn batched_jet<'t, T: Real>(
+    y: Var<'t, T>,
+    x: Var<'t, T>,
+    scales: Option<&Tensor<T>>,
+) -> Result<Jet<'t, T>, Error> {
     let shape = x.try_value()?.shape().to_vec();
     let [_, d] = shape[..] else {
         return Err(Error::Shape(format!(
             "batched_laplacian needs x of shape [B, d], got {shape:?}"
         )));
     };
-    let directions = coordinate_directions(d, 0..d);
+    let directions = match scales {
+        None => coordinate_directions(d, 0..d),
+        Some(scales) if scales.shape() == shape => scaled_coordinate_directions(scales, 0..d),
+        Some(scales) => {
+            return Err(Error::Shape(format!(
+                "the direction scales must have the shape of x {shape:?}, got {:?}",
+                scales.shape()
+            )))
+        }
+    };
     Ok(forward_laplacian(&[y], x, x.tape().constant(directions))?[0])
 }
 
@@ -283,11 +348,26 @@ pub(crate) fn coordinate_directions<T: Real>(
     d: usize,
     coordinates: core::ops::Range<usize>,
 ) -> Tensor<T> {
+    scaled_coordinate_directions(&Tensor::ones(&[1, d]), coordinates)
+}
+
+/// [`coordinate_directions`] with direction `i` (moving coordinate `k`)
+/// scaled per row: `scales` is `[R, d]` and the result `[len, R, d]`, with
+/// `U[i, r, k] = scales[r, k]` where `k` is the `i`-th coordinate, else 0.
+/// `R = 1` shares the directions by all samples; `R = B` seeds each sample
+/// with its own scales.
+pub(crate) fn scaled_coordinate_directions<T: Real>(
+    scales: &Tensor<T>,
+    coordinates: core::ops::Range<usize>,
+) -> Tensor<T> {
+    let [rows, d] = scales.shape()[..] else {
+        panic!("direction scales must be [R, d], got {:?}", scales.shape());
+    };
     let first = coordinates.start;
-    Tensor::from_fn(&[coordinates.len(), 1, d], |i| {
-        let (row, k) = (i / d, i % d);
-        if k == first + row {
-            T::one()
+    Tensor::from_fn(&[coordinates.len(), rows, d], |i| {
+        let (direction, rk) = (i / (rows * d), i % (rows * d));
+        if rk % d == first + direction {
+            scales.data()[rk]
         } else {
             T::zero()
         }

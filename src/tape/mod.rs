@@ -21,10 +21,11 @@ mod var;
 
 pub use accumulate::GradAccumulator;
 pub use into_var::IntoVar;
+pub(crate) use laplacian::{batched_jet, coordinate_directions, sum_of_squares};
 pub use laplacian::{
-    batched_laplacian, derived_from_jvp, forward_laplacian, laplacian, Jet, SumOfSquares,
+    batched_laplacian, batched_weighted_laplacian, derived_from_jvp, forward_laplacian, laplacian,
+    Jet, SumOfSquares,
 };
-pub(crate) use laplacian::{coordinate_directions, sum_of_squares};
 pub use ops::{ElementwiseFn, Primitive};
 pub use transform::{
     batched_hessian_trace, batched_jacobian_diagonal, batched_jacobian_trace, grad, hessian,
