@@ -130,7 +130,7 @@ fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::ffi::c_int;
-        extern "C" {
+        unsafe extern "C" {
             fn mallopt(param: c_int, value: c_int) -> c_int;
         }
         // From glibc's <malloc.h>.

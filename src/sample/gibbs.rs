@@ -91,7 +91,7 @@ pub fn gibbs<T: Real>(
                     + row
                         .iter()
                         .zip(chain.iter())
-                        .filter(|(_, &on)| on)
+                        .filter(|(_, on)| **on)
                         .map(|(w, _)| w)
                         .sum::<f64>();
                 chain[i] = bernoulli(sigmoid(field), rng);
