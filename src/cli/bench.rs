@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 /// ```
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// A workload to run: grad, hvp, esm, ssm, ssm-vr, dsm, rm, rosenbrock,
+    /// A workload to run: grad, hvp, esm, esm-laplacian, ssm, ssm-vr, fd-ssm, dsm, rm, rosenbrock,
     /// or a training step train-esm, train-ssm, train-dsm, train-rm (repeat
     /// for several; default: all of them).
     #[arg(long, value_name = "NAME")]
