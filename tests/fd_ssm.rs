@@ -380,6 +380,8 @@ fn bad_steps_models_and_projections_are_typed_errors() {
             "ε = {epsilon}"
         );
     }
+    // A step below the resolution of x: x ± εv = x, every difference 0.
+    assert!(matches!(call(&case.v, 1e-300), Err(Error::InvalidData(_))));
     let wrong = Tensor::zeros(&[1, 2, 2]);
     assert!(matches!(call(&wrong, 1e-3), Err(Error::Shape(_))));
     let empty = Tensor::zeros(&[0, 3, 2]);

@@ -77,17 +77,37 @@ pub(crate) fn check_epsilon<T: Real>(epsilon: T) -> Result<(), Error> {
 
 /// The rows `x`, then `x + εv_m` for every projection `m`, then `x - εv_m`:
 /// `[(2M + 1)B, d]`, so that one energy call evaluates them all.
-fn stacked_points<T: Real>(x: &Tensor<T>, projections: &Tensor<T>, epsilon: T) -> Tensor<T> {
+///
+/// A step lost entirely to rounding (`x ± εv = x` in every coordinate though
+/// `v ≠ 0`) would make every difference 0 and the loss silently 0, so it is
+/// refused.
+fn stacked_points<T: Real>(
+    x: &Tensor<T>,
+    projections: &Tensor<T>,
+    epsilon: T,
+) -> Result<Tensor<T>, Error> {
+    let dim = x.shape()[1];
     let mut data = Vec::with_capacity(x.len() + 2 * projections.len());
     data.extend_from_slice(x.data());
     for sign in [T::one(), -T::one()] {
         let step = sign * epsilon;
         for rows in projections.data().chunks(x.len()) {
+            let start = data.len();
             data.extend(x.data().iter().zip(rows).map(|(&a, &v)| a + step * v));
+            let samples = data[start..].chunks(dim).zip(x.data().chunks(dim));
+            for (row, ((moved, centre), v)) in samples.zip(rows.chunks(dim)).enumerate() {
+                if moved == centre && v.iter().any(|&c| c != T::zero()) {
+                    return Err(Error::InvalidData(format!(
+                        "the finite-difference step ε = {} vanishes in rounding at sample {row}: \
+                         x ± εv = x; take a larger ε",
+                        epsilon.as_f64()
+                    )));
+                }
+            }
         }
     }
-    let rows = data.len() / x.shape()[1];
-    Tensor::from_vec(&[rows, x.shape()[1]], data).expect("the stacked rows fill their shape")
+    let rows = data.len() / dim;
+    Tensor::from_vec(&[rows, dim], data)
 }
 
 /// Finite-difference sliced score matching for an energy model: the
@@ -98,10 +118,13 @@ fn stacked_points<T: Real>(x: &Tensor<T>, projections: &Tensor<T>, epsilon: T) -
 /// ```
 ///
 /// which is the standard [`sliced_score_matching`](super::sliced_score_matching)
-/// loss `-vᵀHv + ½(vᵀ∇E)²` up to `O(ε²)` (see the [module documentation](self)
-/// for the Taylor expansion and the rounding error; [`fd_ssm_epsilon`] is a
-/// good default step). Projections are as for sliced score matching (`E[vvᵀ] =
-/// I`, drawn by [`draw_projections`](super::draw_projections) or given).
+/// loss `-vᵀHv + ½(vᵀ∇E)²` up to `O(ε²)`: by Taylor's theorem the second
+/// difference is `vᵀHv + (ε²/12)∇⁴E[v,v,v,v] + O(ε⁴)` and the central first
+/// difference `vᵀ∇E + (ε²/6)∇³E[v,v,v] + O(ε⁴)`, both exact for a quadratic
+/// energy. Rounding adds about `u·|E|/ε²` (`u` the unit roundoff), to the
+/// loss and to its θ-gradient; [`fd_ssm_epsilon`] is a good default step.
+/// Projections are as for sliced score matching (`E[vvᵀ] = I`, drawn by
+/// [`draw_projections`](super::draw_projections) or given).
 ///
 /// The energy is called **once**, on the `(2M + 1)B` stacked rows `x`, `x +
 /// εv`, `x - εv` (`E(x)` is shared by a sample's projections), and nothing is
@@ -113,7 +136,8 @@ fn stacked_points<T: Real>(x: &Tensor<T>, projections: &Tensor<T>, epsilon: T) -
 /// # Errors
 ///
 /// As listed in the [module documentation](super); also
-/// [`Error::InvalidData`] if `ε` is not finite and positive, and the
+/// [`Error::InvalidData`] if `ε` is not finite and positive or so small
+/// that `x ± εv` rounds to `x`, and the
 /// projection errors of [`sliced_score_matching`](super::sliced_score_matching).
 ///
 /// # Examples
@@ -145,7 +169,7 @@ pub fn finite_difference_sliced_score_matching<'t, T: Real>(
     check_epsilon(epsilon)?;
     let projections = projections.resolve(batch, dim)?;
     let count = projections.shape()[0];
-    let points = tape.constant(stacked_points(x, &projections, epsilon));
+    let points = tape.constant(stacked_points(x, &projections, epsilon)?);
     let e = energies(energy, points, (2 * count + 1) * batch)?;
     let centre = e.slice(0, 0, batch);
     let plus = e
