@@ -374,11 +374,12 @@ impl Objective {
     /// # Errors
     ///
     /// [`Error::InvalidData`] for zero projections, a noise level or a
-    /// finite-difference step that is not positive and finite, no noise level, several noise levels for a model
-    /// not conditioned on σ, a continuous objective for a binary model (a
-    /// Boltzmann machine has no normalisable density on `ℝᵈ`: fit it by ratio
-    /// matching), ratio matching or fd-ssm for a score model, or any objective but
-    /// denoising for a σ-conditioned score model.
+    /// finite-difference step that is not positive and finite, no noise
+    /// level, several noise levels for a model not conditioned on σ, a
+    /// continuous objective for a binary model (a Boltzmann machine has no
+    /// normalisable density on `ℝᵈ`: fit it by ratio matching), ratio
+    /// matching or fd-ssm for a score model, or any objective but denoising
+    /// for a σ-conditioned score model.
     ///
     /// ```
     /// use scoretape::model::Boltzmann;
