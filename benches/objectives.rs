@@ -1,5 +1,5 @@
 //! Criterion benches of the objective workloads of `docs/performance.md`: each of
-//! `esm`, `ssm`, `ssm-vr`, `dsm`, `rm` computes its loss and the gradient of
+//! `esm`, `ssm`, `ssm-vr`, `fd-ssm`, `dsm`, `rm` computes its loss and the gradient of
 //! the loss with respect to every model parameter, at sizes S, M, L
 //! (`esm-laplacian` is `esm` with the trace by the forward Laplacian); and
 //! `esm-trace`, the library call of exact score matching with either trace on

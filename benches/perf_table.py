@@ -28,6 +28,7 @@ def flop_multiple(workload, d):
         "esm": 6 * (d + 1),
         "ssm": 12,
         "ssm-vr": 12,
+        "fd-ssm": 9,
         "dsm": 6,
         "rm": 3 * (d + 1),
     }.get(workload)

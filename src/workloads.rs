@@ -29,6 +29,7 @@
 //! | `esm-laplacian` | the same `J` and `∂J/∂θ`, the trace by the forward Laplacian |
 //! | `ssm` | `J = mean_b [-v_bᵀH v_b + ½(v_bᵀ∇x E)²]` and `∂J/∂θ` |
 //! | `ssm-vr` | `J = mean_b [-v_bᵀH v_b + ½‖∇x E‖²]` and `∂J/∂θ` |
+//! | `fd-ssm` | `J = mean_b [-(E₊ + E₋ - 2E)/ε² + ½((E₊ - E₋)/2ε)²]`, `E± = E(x_b ± εv_b)`, `ε` = [`fd_ssm_epsilon`]`::<f64>()`, and `∂J/∂θ` |
 //! | `dsm` | `J = mean_b ½‖s(x_b + σε_b) + ε_b/σ‖²`, `σ = 0.1`, `s = -∇x E`, and `∂J/∂θ` |
 //! | `rm` | `J = mean_b Σ_j sigmoid(E(x_b) - E(flip_j x_b))²` on bits, and `∂J/∂θ` |
 //! | `rosenbrock` | for `f(x) = Σ_{i<n-1} 100(x_{i+1} - x_i²)² + (1 - x_i)²`, `n = 100`, at `x = (-1.2, 1, -1.2, 1, …)`: `∇f(x)` and `∇²f(x) v` |
@@ -60,7 +61,9 @@
 use crate::error::Error;
 use crate::exec::Evaluator;
 use crate::model::{Activation, Energy, MlpEnergy, Model};
-use crate::objective::{Draws, ExactTrace, Objective, ProjectionKind, SlicedVariant};
+use crate::objective::{
+    fd_ssm_epsilon, Draws, ExactTrace, Objective, ProjectionKind, SlicedVariant,
+};
 use crate::optim::Adam;
 use crate::random::{bernoulli_tensor, normal_tensor, seeded};
 use crate::tape::{grad, hvp, jvp, Mark, Tape, Var};
@@ -109,6 +112,8 @@ pub enum Workload {
     Ssm,
     /// Sliced score matching with variance reduction: loss and parameter gradient.
     SsmVr,
+    /// Finite-difference sliced score matching: loss and parameter gradient.
+    FdSsm,
     /// Denoising score matching: loss and parameter gradient.
     Dsm,
     /// Ratio matching on binary data: loss and parameter gradient.
@@ -127,13 +132,14 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in the order of `docs/performance.md`.
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 14] = [
         Workload::Grad,
         Workload::Hvp,
         Workload::Esm,
         Workload::EsmLaplacian,
         Workload::Ssm,
         Workload::SsmVr,
+        Workload::FdSsm,
         Workload::Dsm,
         Workload::Rm,
         Workload::Rosenbrock,
@@ -156,6 +162,7 @@ impl Workload {
             Workload::EsmLaplacian => "esm-laplacian",
             Workload::Ssm => "ssm",
             Workload::SsmVr => "ssm-vr",
+            Workload::FdSsm => "fd-ssm",
             Workload::Dsm => "dsm",
             Workload::Rm => "rm",
             Workload::Rosenbrock => "rosenbrock",
@@ -201,6 +208,11 @@ impl Workload {
             Workload::TrainEsm => Objective::exact(),
             Workload::Ssm | Workload::TrainSsm => sliced(SlicedVariant::Standard),
             Workload::SsmVr => sliced(SlicedVariant::VarianceReduced),
+            Workload::FdSsm => Objective::FiniteDifferenceSliced {
+                kind: ProjectionKind::Gaussian,
+                count: 1,
+                epsilon: fd_ssm_epsilon::<f64>(),
+            },
             Workload::Dsm | Workload::TrainDsm => Objective::denoising(DSM_SIGMA),
             Workload::Rm | Workload::TrainRm => Objective::Ratio,
             Workload::Grad | Workload::Hvp | Workload::Rosenbrock => return None,
@@ -234,6 +246,7 @@ impl Workload {
                 | Workload::EsmLaplacian
                 | Workload::Ssm
                 | Workload::SsmVr
+                | Workload::FdSsm
                 | Workload::Dsm
                 | Workload::Rm
         )
@@ -259,7 +272,7 @@ impl Workload {
     /// Allocates everything one call needs, at any dimensions: the model
     /// `mlp-ebm(d, h)` from [`MODEL_SEED`], then from [`DATA_SEED`] the batch
     /// `x` (`[B, d]`, `N(0, I)`, or Bernoulli(½) bits for `rm`) followed by the
-    /// workload's random directions `v ~ N(0, I)` (`hvp`, `ssm`, `ssm-vr`) or
+    /// workload's random directions `v ~ N(0, I)` (`hvp`, `ssm`, `ssm-vr`, `fd-ssm`) or
     /// noise `ε ~ N(0, I)` (`dsm`), also `[B, d]`. These stay fixed for every
     /// call. A training workload draws [`TRAIN_ROWS`] rows instead and no
     /// fixed randomness. `rosenbrock` ignores `dims`: its `x` is `(-1.2, 1, …)`
@@ -305,7 +318,7 @@ impl Workload {
             normal_tensor(&shape, &mut rng)
         };
         let random = match self {
-            Workload::Hvp | Workload::Ssm | Workload::SsmVr | Workload::Dsm => {
+            Workload::Hvp | Workload::Ssm | Workload::SsmVr | Workload::FdSsm | Workload::Dsm => {
                 Some(normal_tensor(&shape, &mut rng))
             }
             _ => None,
@@ -328,7 +341,7 @@ impl FromStr for Workload {
             .find(|w| w.name() == s)
             .ok_or_else(|| {
                 Error::InvalidData(format!(
-                    "unknown workload {s:?} (expected grad, hvp, esm, esm-laplacian, ssm, ssm-vr, dsm, rm, rosenbrock, train-esm, train-ssm, train-dsm or train-rm)"
+                    "unknown workload {s:?} (expected grad, hvp, esm, esm-laplacian, ssm, ssm-vr, fd-ssm, dsm, rm, rosenbrock, train-esm, train-ssm, train-dsm or train-rm)"
                 ))
             })
     }
@@ -491,7 +504,7 @@ impl Prepared {
         }
         let mark = tape.mark();
         let draws = match (workload, &random) {
-            (Workload::Ssm | Workload::SsmVr, Some(v)) => Draws {
+            (Workload::Ssm | Workload::SsmVr | Workload::FdSsm, Some(v)) => Draws {
                 // One projection per sample: the objectives take `[M, B, d]`.
                 projections: Some(v.reshape(&[1, dims.batch, dims.dim])),
                 ..Draws::none()
@@ -591,7 +604,7 @@ impl Prepared {
         &self.x
     }
 
-    /// The fixed random tensor: the directions `v` of `hvp`, `ssm`, `ssm-vr`
+    /// The fixed random tensor: the directions `v` of `hvp`, `ssm`, `ssm-vr`, `fd-ssm`
     /// and `rosenbrock`, the noise `ε` of `dsm`; `None` for the others.
     ///
     /// ```

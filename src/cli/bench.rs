@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 /// ```
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// A workload to run: grad, hvp, esm, ssm, ssm-vr, dsm, rm, rosenbrock,
-    /// or a training step train-esm, train-ssm, train-dsm, train-rm (repeat
-    /// for several; default: all of them).
+    /// A workload to run: grad, hvp, esm, esm-laplacian, ssm, ssm-vr, fd-ssm,
+    /// dsm, rm, rosenbrock, or a training step train-esm, train-ssm,
+    /// train-dsm, train-rm (repeat for several; default: all of them).
     #[arg(long, value_name = "NAME")]
     pub workload: Vec<Workload>,
     /// A size to run: S, M or L (repeat for several; default: all three).

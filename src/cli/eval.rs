@@ -14,6 +14,7 @@ use super::objective::{ObjectiveName, ObjectiveSettings, ProjectionArg, TraceArg
 use crate::exec::Evaluator;
 use crate::io::{layout_json, AnyModel};
 use crate::model::AffineMap;
+use crate::objective::fd_ssm_epsilon;
 use crate::random::seeded;
 use crate::tape::{batched_hessian_trace, grad, hvp, Tape};
 use crate::tensor::Tensor;
@@ -61,6 +62,10 @@ pub struct EvalArgs {
     /// Default: x2.
     #[arg(long, value_name = "H", value_parser = super::objective::weight)]
     pub weight: Option<crate::objective::ScoreWeight>,
+    /// fd-ssm: the finite-difference step ε > 0 (the error is O(ε²) from
+    /// truncation plus about 1e-16·|E|/ε² from rounding).
+    #[arg(long, value_parser = positive, default_value_t = fd_ssm_epsilon::<f64>())]
+    pub epsilon: f64,
     /// dsm: the standard-normal noise ε as CSV, one row per sample (x̃ = x + σε).
     /// Without it the noise is drawn from --seed.
     #[arg(long, value_name = "FILE")]
@@ -165,6 +170,7 @@ fn evaluate_loss(
         sigmas: vec![args.sigma],
         trace: args.trace,
         weight: args.weight,
+        epsilon: args.epsilon,
     };
     let objective_fn = settings.objective_for(model)?;
     if objective == ObjectiveName::Rm {

@@ -22,6 +22,7 @@ use super::validate::check_mlp_size;
 use crate::error::Error;
 use crate::io::{save_model_file, write_atomic, AnyModel, ModelFile};
 use crate::model::{Activation, Boltzmann, MlpEnergy, MlpScore, QuadraticEnergy};
+use crate::objective::fd_ssm_epsilon;
 use crate::optim::Adam;
 use crate::tensor::Tensor;
 use crate::train::{resume_model, Budget, Event, FitConfig, FitState, StopReason};
@@ -96,6 +97,10 @@ pub struct FitArgs {
     /// Default: x2.
     #[arg(long, value_name = "H", value_parser = super::objective::weight)]
     pub weight: Option<crate::objective::ScoreWeight>,
+    /// fd-ssm: the finite-difference step ε > 0 (the error is O(ε²) from
+    /// truncation plus about 1e-16·|E|/ε² from rounding).
+    #[arg(long, value_parser = positive, default_value_t = fd_ssm_epsilon::<f64>())]
+    pub epsilon: f64,
     /// dsm: the noise level σ > 0.
     #[arg(long, value_parser = positive, default_value_t = 0.1)]
     pub sigma: f64,
@@ -177,6 +182,7 @@ impl FitArgs {
             sigmas,
             trace: self.trace,
             weight: self.weight,
+            epsilon: self.epsilon,
         })
     }
 
@@ -204,6 +210,9 @@ impl FitArgs {
             let hidden = widths(&self.hidden).unwrap_or_default();
             value["hidden"] = json!(hidden);
             value["activation"] = json!(self.activation.trim());
+        }
+        if self.objective == ObjectiveName::FdSsm {
+            value["epsilon"] = json!(self.epsilon);
         }
         if self.model == ModelArg::MlpScore {
             value["sigma_conditioned"] = json!(self.sigma_conditioned);
@@ -620,7 +629,7 @@ fn check_sizes(args: &FitArgs, data: &Dataset) -> Result<(), CliError> {
             .collect();
         check_mlp_size(&layers, "--hidden")?;
     }
-    if matches!(args.objective, ObjectiveName::Ssm | ObjectiveName::SsmVr) {
+    if args.objective.is_sliced() {
         let batch = args.batch_size.min(data.len());
         check_values(product(&[args.projections, batch, data.dim()]), || {
             format!(

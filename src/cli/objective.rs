@@ -18,6 +18,9 @@ pub enum ObjectiveName {
     Ssm,
     /// Sliced score matching, variance reduced: -vᵀHv + ½‖∇E‖².
     SsmVr,
+    /// Finite-difference sliced score matching: ssm from E(x), E(x ± εv)
+    /// only (energy models; see --epsilon).
+    FdSsm,
     /// Denoising score matching: ½‖s(x + σε) + ε/σ‖².
     Dsm,
     /// Ratio matching for binary data: Σⱼ sigmoid(E(x) - E(flipⱼ x))².
@@ -39,10 +42,27 @@ impl ObjectiveName {
             ObjectiveName::Esm => "esm",
             ObjectiveName::Ssm => "ssm",
             ObjectiveName::SsmVr => "ssm-vr",
+            ObjectiveName::FdSsm => "fd-ssm",
             ObjectiveName::Dsm => "dsm",
             ObjectiveName::Rm => "rm",
             ObjectiveName::Gsm => "gsm",
         }
+    }
+}
+
+impl ObjectiveName {
+    /// Whether the objective takes random projections (ssm, ssm-vr, fd-ssm).
+    ///
+    /// ```
+    /// use scoretape::cli::ObjectiveName;
+    /// assert!(ObjectiveName::FdSsm.is_sliced());
+    /// assert!(!ObjectiveName::Dsm.is_sliced());
+    /// ```
+    pub fn is_sliced(self) -> bool {
+        matches!(
+            self,
+            ObjectiveName::Ssm | ObjectiveName::SsmVr | ObjectiveName::FdSsm
+        )
     }
 }
 
@@ -115,6 +135,8 @@ pub(crate) struct ObjectiveSettings {
     pub trace: Option<TraceArg>,
     /// gsm: the weight function; `None`: [`DEFAULT_WEIGHT`].
     pub weight: Option<ScoreWeight>,
+    /// The finite-difference step of fd-ssm.
+    pub epsilon: f64,
 }
 
 /// gsm's weight function without --weight: Hyvärinen's `x2`, which needs no
@@ -143,6 +165,11 @@ impl ObjectiveSettings {
             },
             ObjectiveName::Ssm => sliced(SlicedVariant::Standard),
             ObjectiveName::SsmVr => sliced(SlicedVariant::VarianceReduced),
+            ObjectiveName::FdSsm => Objective::FiniteDifferenceSliced {
+                kind: self.projection_kind.into(),
+                count: self.projections,
+                epsilon: self.epsilon,
+            },
             ObjectiveName::Dsm => Objective::Denoising {
                 sigmas: self.sigmas.clone(),
             },

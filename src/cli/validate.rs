@@ -42,11 +42,14 @@ pub(crate) fn check(command: &Command, matches: &ArgMatches) -> Result<(), CliEr
             if a.model != ModelArg::MlpScore {
                 refuse(&["sigma_conditioned"], "to this --model (only mlp-score)")?;
             }
-            if !matches!(a.objective, ObjectiveName::Ssm | ObjectiveName::SsmVr) {
+            if !a.objective.is_sliced() {
                 refuse(
                     &["projections", "projection_kind"],
-                    "to this --objective (only ssm and ssm-vr)",
+                    "to this --objective (only ssm, ssm-vr and fd-ssm)",
                 )?;
+            }
+            if a.objective != ObjectiveName::FdSsm {
+                refuse(&["epsilon"], "to this --objective (only fd-ssm)")?;
             }
             if a.objective != ObjectiveName::Dsm {
                 refuse(&["sigma", "sigmas"], "to this --objective (only dsm)")?;
@@ -73,16 +76,20 @@ pub(crate) fn check(command: &Command, matches: &ArgMatches) -> Result<(), CliEr
                         "projection_kind",
                         "noise",
                         "sigma",
+                        "epsilon",
                     ],
                     "to --quantity (it is an option of --objective)",
                 )?,
                 Some(o) => {
                     refuse(&["vectors"], "to --objective (only to --quantity hvp)")?;
-                    if !matches!(o, ObjectiveName::Ssm | ObjectiveName::SsmVr) {
+                    if !o.is_sliced() {
                         refuse(
                             &["projections", "num_projections", "projection_kind"],
-                            "to this --objective (only ssm and ssm-vr)",
+                            "to this --objective (only ssm, ssm-vr and fd-ssm)",
                         )?;
+                    }
+                    if o != ObjectiveName::FdSsm {
+                        refuse(&["epsilon"], "to this --objective (only fd-ssm)")?;
                     }
                     if o != ObjectiveName::Dsm {
                         refuse(&["noise", "sigma"], "to this --objective (only dsm)")?;

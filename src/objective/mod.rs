@@ -15,6 +15,7 @@
 //! | [`generalized_score_matching`] | energy on `[0, ∞)ᵈ` | `Σⱼ [½h(xⱼ)(∂ⱼE)² - h(xⱼ)∂²ⱼE - h'(xⱼ)∂ⱼE]`, `h` a [`ScoreWeight`] | one forward sweep with `d`-fold jets seeded `√h eⱼ`, one JVP |
 //! | [`sliced_score_matching`] | energy | `-vᵀHv + ½(vᵀ∇E)²` | `M` HVPs |
 //! | [`sliced_score_matching_score_model`] | score | `vᵀ(∇s)v + ½(vᵀs)²` | `M` JVPs |
+//! | [`finite_difference_sliced_score_matching`] | energy | `-(E₊ + E₋ - 2E)/ε² + ½((E₊ - E₋)/2ε)²`, `E± = E(x ± εv)`: the sliced loss to `O(ε²)` | one energy call on `(2M+1)B` rows, no input derivative |
 //! | [`denoising_score_matching`] | energy | `½‖-∇E(x̃) + ε/σ‖²` | one gradient |
 //! | [`denoising_score_matching_score_model`] | score | `½‖s(x̃) + ε/σ‖²` | none |
 //! | [`denoising_score_matching_multilevel`] | σ-conditioned score | `½‖σ s(x̃, σ) + ε‖²` | none |
@@ -46,8 +47,8 @@
 //!
 //! Every objective returns a typed [`Error`] for bad data: an
 //! empty batch or a zero dimension ([`Error::Shape`]), NaN or infinite entries,
-//! negative or all-zero weights, `σ ≤ 0`, negative data for generalized score
-//! matching, zero projections, non-binary data for
+//! negative or all-zero weights, `σ ≤ 0`, a finite-difference step `ε ≤ 0`,
+//! negative data for generalized score matching, zero projections, non-binary data for
 //! ratio matching ([`Error::InvalidData`]), tensors whose shapes disagree with
 //! the batch or a model output of the wrong shape ([`Error::Shape`]), and a
 //! non-finite loss ([`Error::Numerical`]). A batch whose width is not the
@@ -72,6 +73,7 @@
 
 mod denoising;
 mod exact;
+mod fd_sliced;
 mod fisher;
 mod generalized;
 mod ratio;
@@ -88,6 +90,7 @@ pub use exact::{
     exact_score_matching_value_and_grad_with_trace, exact_score_matching_with_trace, ExactTrace,
     LAPLACIAN_GROUP,
 };
+pub use fd_sliced::{fd_ssm_epsilon, finite_difference_sliced_score_matching};
 pub use fisher::{fisher_divergence, fisher_divergence_score_model};
 pub(crate) use generalized::check_nonnegative;
 pub use generalized::{generalized_score_matching, ScoreWeight};

@@ -8,6 +8,7 @@
 //! a loss split over threads uses the same projections and noise per sample
 //! as on one thread, and the numbers differ only by the order of the sums.
 
+use super::fd_sliced::{check_epsilon, finite_difference_sliced_score_matching};
 use super::{
     check_sigma, denoising_score_matching, denoising_score_matching_multilevel,
     denoising_score_matching_score_model, draw_projections, exact_score_matching_score_model,
@@ -36,6 +37,7 @@ use rand::RngExt;
 /// | [`Objective::Exact`] | `-tr H + ½‖∇E‖²` (energy), `tr ∇s + ½‖s‖²` (score) | `esm` |
 /// | [`Objective::Sliced`] | `-vᵀHv + ½(vᵀ∇E)²`, mean over `count` projections `v` | `ssm` |
 /// | the same, [`SlicedVariant::VarianceReduced`] | `-vᵀHv + ½‖∇E‖²` | `ssm-vr` |
+/// | [`Objective::FiniteDifferenceSliced`] | `-(E₊ + E₋ - 2E)/ε² + ½((E₊ - E₋)/2ε)²`, `E± = E(x ± εv)` | `fd-ssm` |
 /// | [`Objective::Denoising`] | `½‖s(x + σε) + ε/σ‖²`; with several `σ`, `½‖σ s(x̃, σ) + ε‖²` | `dsm` |
 /// | [`Objective::Ratio`] | `Σⱼ sigmoid(E(x) - E(flipⱼ x))²` on bits | `rm` |
 /// | [`Objective::Generalized`] | `Σⱼ [½h(∂ⱼE)² - h∂²ⱼE - h'∂ⱼE]` on `[0, ∞)ᵈ` | `gsm` |
@@ -48,6 +50,8 @@ use rand::RngExt;
 /// use scoretape::objective::{Objective, ProjectionKind, SlicedVariant};
 /// let ssm = Objective::Sliced { kind: ProjectionKind::Gaussian, count: 1, variant: SlicedVariant::Standard };
 /// assert_eq!(ssm.name(), "ssm");
+/// let fd = Objective::FiniteDifferenceSliced { kind: ProjectionKind::Gaussian, count: 1, epsilon: 1e-3 };
+/// assert_eq!(fd.name(), "fd-ssm");
 /// assert_eq!(Objective::exact().name(), "esm");
 /// assert_eq!(Objective::denoising(0.1).name(), "dsm");
 /// ```
@@ -73,6 +77,19 @@ pub enum Objective {
         count: usize,
         /// Standard (`½(vᵀs)²`) or variance reduced (`½‖s‖²`).
         variant: SlicedVariant,
+    },
+    /// Finite-difference sliced score matching (Pang et al. 2020), for energy
+    /// models: the standard sliced loss with `vᵀHv` and `vᵀ∇E` replaced by
+    /// differences of `E(x)`, `E(x ± εv)` (see
+    /// [`finite_difference_sliced_score_matching`]).
+    FiniteDifferenceSliced {
+        /// The distribution of the projections, `E[vvᵀ] = I`.
+        kind: ProjectionKind,
+        /// Projections per sample, `M ≥ 1`.
+        count: usize,
+        /// The step `ε`, finite and `> 0` ([`fd_ssm_epsilon`](super::fd_ssm_epsilon)
+        /// is the default).
+        epsilon: f64,
     },
     /// Denoising score matching (Vincent 2011) at the noise levels `sigmas`:
     /// one level for an energy or a plain score model; one or more for a
@@ -326,7 +343,7 @@ impl Objective {
         }
     }
 
-    /// The command-line name: `esm`, `ssm`, `ssm-vr`, `dsm`, `rm` or `gsm`.
+    /// The command-line name: `esm`, `ssm`, `ssm-vr`, `fd-ssm`, `dsm`, `rm` or `gsm`.
     ///
     /// ```
     /// assert_eq!(scoretape::objective::Objective::Ratio.name(), "rm");
@@ -342,6 +359,7 @@ impl Objective {
                 variant: SlicedVariant::VarianceReduced,
                 ..
             } => "ssm-vr",
+            Objective::FiniteDifferenceSliced { .. } => "fd-ssm",
             Objective::Denoising { .. } => "dsm",
             Objective::Ratio => "rm",
             Objective::Generalized { .. } => "gsm",
@@ -365,13 +383,14 @@ impl Objective {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidData`] for zero projections or a noise level that is not
-    /// positive and finite, no noise level, several noise levels for a model
-    /// not conditioned on σ, a continuous objective for a binary model (a
-    /// Boltzmann machine has no normalisable density on `ℝᵈ`: fit it by ratio
-    /// matching), ratio matching for a score model, or any objective but
-    /// denoising for a σ-conditioned score model; generalized score matching
-    /// for a score model, or with a bad `min:C` weight.
+    /// [`Error::InvalidData`] for zero projections, a noise level or a
+    /// finite-difference step that is not positive and finite, no noise
+    /// level, several noise levels for a model not conditioned on σ, a
+    /// continuous objective for a binary model (a Boltzmann machine has no
+    /// normalisable density on `ℝᵈ`: fit it by ratio matching), ratio
+    /// matching or fd-ssm for a score model, or any objective but denoising
+    /// for a σ-conditioned score model; generalized score matching for a
+    /// score model, or with a bad `min:C` weight.
     ///
     /// ```
     /// use scoretape::model::Boltzmann;
@@ -397,6 +416,13 @@ impl Objective {
                     objective.name()
                 ))
             }
+            (Objective::FiniteDifferenceSliced { .. }, ModelForm::Score(_)) => {
+                return refuse(
+                    "objective fd-ssm differences energies, but the model is a score model; \
+                     fit it by ssm"
+                        .into(),
+                )
+            }
             (Objective::Denoising { .. }, _) => {}
             (Objective::Generalized { .. }, ModelForm::Score(_)) => {
                 return refuse(
@@ -413,9 +439,11 @@ impl Objective {
             _ => {}
         }
         match self {
-            Objective::Sliced { count: 0, .. } => {
+            Objective::Sliced { count: 0, .. }
+            | Objective::FiniteDifferenceSliced { count: 0, .. } => {
                 refuse("sliced score matching needs at least one projection per sample".into())
             }
+            Objective::FiniteDifferenceSliced { epsilon, .. } => check_epsilon(*epsilon),
             Objective::Denoising { sigmas } => {
                 if sigmas.is_empty() {
                     return refuse("denoising needs a noise level σ".into());
@@ -471,7 +499,8 @@ impl Objective {
         }
         let mut draws = Draws::none();
         match self {
-            Objective::Sliced { kind, count, .. } => {
+            Objective::Sliced { kind, count, .. }
+            | Objective::FiniteDifferenceSliced { kind, count, .. } => {
                 draws.projections = Some(draw_projections(*kind, *count, batch, dim, rng)?);
             }
             Objective::Denoising { sigmas } => {
@@ -547,6 +576,16 @@ impl Objective {
                     Objective::Sliced { .. } => {
                         sliced_score_matching(tape, &energy, x, projections()?, variant, None)
                     }
+                    Objective::FiniteDifferenceSliced { epsilon, .. } => {
+                        finite_difference_sliced_score_matching(
+                            tape,
+                            &energy,
+                            x,
+                            None,
+                            projections()?,
+                            T::cast(*epsilon),
+                        )
+                    }
                     Objective::Denoising { sigmas } => denoising_score_matching(
                         tape,
                         &energy,
@@ -583,7 +622,9 @@ impl Objective {
                         Noise::Given(noise()?),
                         None,
                     ),
-                    Objective::Ratio | Objective::Generalized { .. } => {
+                    Objective::Ratio
+                    | Objective::Generalized { .. }
+                    | Objective::FiniteDifferenceSliced { .. } => {
                         unreachable!("refused by check")
                     }
                 }

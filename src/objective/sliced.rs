@@ -151,7 +151,7 @@ fn check_count(count: usize) -> Result<(), Error> {
 
 impl<T: Real> Projections<'_, T> {
     /// The projections as a `[M, B, d]` tensor, validated against the batch.
-    fn resolve(self, batch: usize, dim: usize) -> Result<Tensor<T>, Error> {
+    pub(super) fn resolve(self, batch: usize, dim: usize) -> Result<Tensor<T>, Error> {
         match self {
             Projections::Random { kind, count, rng } => {
                 draw_projections(kind, count, batch, dim, rng)
