@@ -116,7 +116,14 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), CliError> {
         ),
         format!("energy distance (data, samples) {distance:.4}; (data, fresh data) {yardstick:.4}"),
     ];
-    let figure = model_figure(&model, None, &args.out, &caption, Some(&data), Some(&samples))?;
+    let figure = model_figure(
+        &model,
+        None,
+        &args.out,
+        &caption,
+        Some(&data),
+        Some(&samples),
+    )?;
     save_model(&model_path, &model)?;
     save(&args.out, format, &figure)?;
     println!(

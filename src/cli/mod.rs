@@ -41,6 +41,7 @@ mod discrete;
 mod error;
 mod eval;
 mod fit;
+mod fit_report;
 mod held_out;
 mod limits;
 mod log;
