@@ -9,6 +9,7 @@
 use super::budget;
 use super::checkpoint::{self, Checkpoint, DataIdentity};
 use super::common::{at_least_one, positive, widths, Dataset};
+use super::defaults;
 use super::discrete;
 use super::error::CliError;
 use super::fit_report::{self, HeldOutSet, ReportContext};
@@ -75,9 +76,11 @@ pub struct FitArgs {
     /// Samples per minibatch.
     #[arg(long, value_parser = at_least_one, default_value_t = 128)]
     pub batch_size: usize,
-    /// Adam's learning rate.
-    #[arg(long, value_parser = positive, default_value_t = 1e-3)]
-    pub lr: f64,
+    /// Adam's learning rate. Default: by objective and model (printed):
+    /// 0.03 for rm on a boltzmann model, 0.01 for rm on an mlp, 0.003 for
+    /// dsm, 0.001 for esm, ssm and ssm-vr.
+    #[arg(long, value_parser = positive)]
+    pub lr: Option<f64>,
     /// The seed of the initialisation, the validation split, the minibatch
     /// order and the objective's random draws.
     #[arg(long, default_value_t = 0)]
@@ -93,9 +96,12 @@ pub struct FitArgs {
     /// faster at the model's dimension (the Laplacian from d = 2 on).
     #[arg(long, value_enum)]
     pub trace: Option<TraceArg>,
-    /// dsm: the noise level σ > 0.
-    #[arg(long, value_parser = positive, default_value_t = 0.1)]
-    pub sigma: f64,
+    /// dsm: the noise level σ > 0. Default (printed): Scott's rule,
+    /// n^(-1/(d+4)) times the RMS column standard deviation of the model's
+    /// inputs, with n the training rows (≈ 0.3 for 1000 standardised rows
+    /// in 2-D, 0.76 for 96 in 13-D).
+    #[arg(long, value_parser = positive)]
+    pub sigma: Option<f64>,
     /// dsm with a σ-conditioned mlp-score: the noise levels, comma-separated
     /// (each sample gets one at random); replaces --sigma.
     #[arg(long, value_name = "LIST")]
@@ -172,7 +178,7 @@ impl FitArgs {
     fn objective(&self) -> Result<ObjectiveSettings, CliError> {
         let sigmas = match &self.sigmas {
             Some(list) => parse_sigmas(list)?,
-            None => vec![self.sigma],
+            None => vec![self.sigma.expect("fit resolves --sigma before training")],
         };
         Ok(ObjectiveSettings {
             name: self.objective,
@@ -260,6 +266,14 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         }
     }
     let input_map = args.preprocess.input_map(&data, args.objective)?;
+    let training_rows = match args.solver {
+        SolverArg::ClosedForm => data.len(),
+        SolverArg::Gradient => {
+            data.len() - held_out::validation_rows(args.validation, data.len()).min(data.len())
+        }
+    };
+    let (resolved, defaults_line) = with_defaults(args, &data, input_map.as_ref(), training_rows);
+    let args = &resolved;
     if args.solver == SolverArg::ClosedForm {
         if let Some(map) = &input_map {
             data.x = map.apply(&data.x);
@@ -272,10 +286,9 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
         // Every row was fitted: only the test rows are held out.
         return report_held_out(args, &objective, &file, &data.x, None);
     }
-    let training_rows =
-        data.len() - held_out::validation_rows(args.validation, data.len()).min(data.len());
     let (budget, budget_line) =
         budget::budget(args.steps, args.epochs, training_rows, args.batch_size);
+
     let config = FitConfig {
         batch_size: args.batch_size,
         budget,
@@ -344,11 +357,14 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     if let Some(map) = &input_map {
         data.x = map.apply(&data.x);
     }
-    let mut optimizer = Adam::new(args.lr);
+    let mut optimizer = Adam::new(args.lr.expect("resolved above"));
     let validation_rows = held_out::validation_rows(args.validation, data.len());
     if !args.quiet {
         eprintln!("{}", held_out::split_line(args.validation, data.len()));
         if let Some(line) = &budget_line {
+            eprintln!("{line}");
+        }
+        if let Some(line) = &defaults_line {
             eprintln!("{line}");
         }
     }
@@ -642,6 +658,42 @@ fn stopped(
         args.data.display()
     ))
 }
+
+/// `args` with the learning rate and dsm's σ filled in when not given (see
+/// [`defaults`]), and the line that says what was chosen.
+fn with_defaults(
+    args: &FitArgs,
+    data: &Dataset,
+    input_map: Option<&crate::model::AffineMap>,
+    training_rows: usize,
+) -> (FitArgs, Option<String>) {
+    let mut resolved = args.clone();
+    let lr = args
+        .lr
+        .is_none()
+        .then(|| defaults::learning_rate(args.objective, args.model));
+    // σ matters to dsm with one noise level; otherwise it is only recorded.
+    let needs_sigma =
+        args.sigma.is_none() && args.objective == ObjectiveName::Dsm && args.sigmas.is_none();
+    let sigma = needs_sigma.then(|| {
+        let inputs = input_map.map_or_else(|| data.x.clone(), |map| map.apply(&data.x));
+        (
+            defaults::scott_sigma(&inputs, training_rows),
+            training_rows,
+            data.dim(),
+        )
+    });
+    resolved.lr = args.lr.or(lr);
+    resolved.sigma = args
+        .sigma
+        .or(sigma.map(|s| s.0))
+        .or(Some(DEFAULT_UNUSED_SIGMA));
+    let line = defaults::line(args.objective, args.model, lr, sigma);
+    (resolved, line)
+}
+
+/// The σ recorded when no objective uses it (the previous default).
+const DEFAULT_UNUSED_SIGMA: f64 = 0.1;
 
 /// Refuses (exit 1) a model or a number of projections too large to hold,
 /// before anything is allocated.

@@ -35,6 +35,7 @@ mod budget;
 mod checkpoint;
 mod common;
 mod data_cmd;
+mod defaults;
 mod demo;
 mod denoise;
 mod discrete;
