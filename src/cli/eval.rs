@@ -123,18 +123,14 @@ pub(crate) fn run(args: &EvalArgs) -> Result<(), CliError> {
     let mut data = Dataset::read(&args.data)?;
     data.check_dim(model, &args.model)?;
     if let Some(metric) = args.metric.metric {
-        // Metrics are computed on the model's inputs z = A(x − m); a
-        // log-likelihood then gains log|det A| to be in the data's units.
-        if let Some(map) = &file.input_map {
-            data.x = map.apply(&data.x);
-        }
-        let (mut output, warning) = evaluate_metric(metric, &args.metric, args.seed, model, &data)?;
-        if let (Some(map), Some(value)) = (&file.input_map, output["value"].as_f64()) {
-            if output["metric"] == "loglik" {
-                output["value"] = json!(value + map.log_abs_det());
-                output["log_abs_det"] = json!(map.log_abs_det());
-            }
-        }
+        let (output, warning) = evaluate_metric(
+            metric,
+            &args.metric,
+            args.seed,
+            model,
+            file.input_map.as_ref(),
+            &data,
+        )?;
         if let Some(warning) = warning {
             eprintln!("warning: {warning}");
         }

@@ -7,7 +7,7 @@ use super::common::{at_least_one, Dataset};
 use super::error::CliError;
 use crate::error::Error;
 use crate::io::AnyModel;
-use crate::model::{Model, MAX_ENUMERATED_DIM};
+use crate::model::{AffineMap, Model, MAX_ENUMERATED_DIM};
 use crate::sample::{
     energy_fn, kernel_stein_discrepancy, log_likelihood, log_likelihood_with,
     pseudo_log_likelihood, score_fn, AisConfig, LogLikelihoodReport, LogPartition, LogZMethod,
@@ -56,7 +56,7 @@ pub enum LogZChoice {
 }
 
 /// The options of `eval --metric`.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct MetricArgs {
     /// Evaluate this metric over the whole data set instead of a loss or a
     /// per-sample quantity.
@@ -102,7 +102,7 @@ impl MetricArgs {
     }
 
     /// The AIS settings, checked (a bad combination is a usage error).
-    fn ais_config(&self, seed: u64) -> Result<AisConfig, CliError> {
+    pub(crate) fn ais_config(&self, seed: u64) -> Result<AisConfig, CliError> {
         let defaults = AisConfig::default();
         let config = AisConfig {
             temperatures: self.temperatures.unwrap_or(defaults.temperatures),
@@ -123,38 +123,39 @@ impl MetricArgs {
     }
 }
 
-/// Evaluates `metric` of `model` on `data` as the JSON object `eval` prints,
-/// and the warning to print on stderr when the number is unreliable.
+/// Evaluates `metric` of `model` on `data` (in the data's original units) as
+/// the JSON object `eval` prints, and the warning to print on stderr when the
+/// number is unreliable.
 ///
-/// `fit` can call this on its validation and test sets.
+/// The model sees the rows through `input_map`, z = A(x − m), as it was
+/// fitted; a log-likelihood then gains log|det A| (the density of x is the
+/// density of z times |det A|), so it is in the data's units. The
+/// pseudo-log-likelihood and the KSD are those of the model's inputs.
 pub(crate) fn evaluate_metric(
     metric: Metric,
     args: &MetricArgs,
     seed: u64,
     model: &AnyModel,
+    input_map: Option<&AffineMap>,
     data: &Dataset,
 ) -> Result<(Value, Option<String>), CliError> {
     let config = args.ais_config(seed)?;
+    let mapped;
+    let data = match input_map {
+        Some(map) => {
+            mapped = Dataset {
+                path: data.path.clone(),
+                x: map.apply(&data.x),
+                lines: data.lines.clone(),
+            };
+            &mapped
+        }
+        None => data,
+    };
     match metric {
         Metric::Loglik => {
             let report = loglik(args.log_z.unwrap_or_default(), &config, model, data)?;
-            let warning = report.warning.as_ref().map(|w| {
-                format!(
-                    "{w} (options --temperatures, --chains, --mala-steps; \
-                     the number printed is not to be trusted)"
-                )
-            });
-            let out = json!({
-                "metric": metric.name(),
-                "value": report.value,
-                "se": report.se,
-                "log_z": report.log_z,
-                "log_z_se": report.log_z_se,
-                "ess": report.ess,
-                "method": report.method.name(),
-                "reliable": report.reliable,
-            });
-            Ok((out, warning))
+            Ok(loglik_json(&report, input_map))
         }
         Metric::Pll => {
             let energy = pll_model(model)?;
@@ -178,6 +179,37 @@ pub(crate) fn evaluate_metric(
             Ok((out, None))
         }
     }
+}
+
+/// The JSON object of a log-likelihood report (`eval --metric loglik`'s
+/// line), in the data's original units when the model saw them through
+/// `input_map` (the value gains log|det A|, also printed as `log_abs_det`),
+/// and the warning to print when the number is unreliable.
+pub(crate) fn loglik_json(
+    report: &LogLikelihoodReport,
+    input_map: Option<&AffineMap>,
+) -> (Value, Option<String>) {
+    let warning = report.warning.as_ref().map(|w| {
+        format!(
+            "{w} (options --temperatures, --chains, --mala-steps; \
+             the number printed is not to be trusted)"
+        )
+    });
+    let mut out = json!({
+        "metric": Metric::Loglik.name(),
+        "value": report.value,
+        "se": report.se,
+        "log_z": report.log_z,
+        "log_z_se": report.log_z_se,
+        "ess": report.ess,
+        "method": report.method.name(),
+        "reliable": report.reliable,
+    });
+    if let Some(map) = input_map {
+        out["value"] = json!(report.value + map.log_abs_det());
+        out["log_abs_det"] = json!(map.log_abs_det());
+    }
+    (out, warning)
 }
 
 /// The model `ksd` applies to: an energy model with a score on ℝ^d.
