@@ -10,10 +10,14 @@ multiples of one forward pass F = 2B(dh + h^2 + h) of mlp-ebm(d, h) on a batch
 of B; docs/performance.md explains each multiple.
 """
 import json
+import os
 import sys
 
 SIZES = {"S": (2, 64, 128), "M": (16, 128, 128), "L": (64, 256, 128)}
-GEMM_PEAK_GFLOPS = 108.0
+# The machine's f64 GEMM throughput on all its cores, in GFLOP/s, for the
+# "% of GEMM peak" column: set GEMM_PEAK_GFLOPS in the environment (108 on the
+# 2-core AVX-512 Xeon of the older table); unset, the column shows "—".
+GEMM_PEAK_GFLOPS = float(os.environ["GEMM_PEAK_GFLOPS"]) if os.environ.get("GEMM_PEAK_GFLOPS") else None
 
 
 def forward_flops(d, h, b):
@@ -77,7 +81,7 @@ def compare(path):
             "%.2f (%s)" % (r["ratio"], r["best_peer"]) if r["ratio"] is not None else "—",
             "%.3f" % (f / 1e9) if f else "—",
             "%.1f" % rate if rate else "—",
-            "%.1f %%" % (100 * rate / GEMM_PEAK_GFLOPS) if rate else "—",
+            "%.1f %%" % (100 * rate / GEMM_PEAK_GFLOPS) if rate and GEMM_PEAK_GFLOPS else "—",
             rss["scoretape"], "%.0f" % rss["jax"] if "jax" in rss else "—"))
 
 

@@ -19,7 +19,16 @@ pub(crate) fn learning_rate(objective: ObjectiveName, model: ModelArg) -> f64 {
         (ObjectiveName::Rm, ModelArg::Boltzmann) => 3e-2,
         (ObjectiveName::Rm, _) => 1e-2,
         (ObjectiveName::Dsm, _) => 3e-3,
-        (ObjectiveName::Esm | ObjectiveName::Ssm | ObjectiveName::SsmVr, _) => 1e-3,
+        // fd-ssm and gsm are score-matching losses of the same scale as
+        // esm and ssm, so they share the sweep's score-matching rate.
+        (
+            ObjectiveName::Esm
+            | ObjectiveName::Ssm
+            | ObjectiveName::SsmVr
+            | ObjectiveName::FdSsm
+            | ObjectiveName::Gsm,
+            _,
+        ) => 1e-3,
     }
 }
 
