@@ -320,12 +320,12 @@ pub(crate) fn run(args: &FitArgs) -> Result<(), CliError> {
     config
         .validate()
         .map_err(|e| CliError::usage(e.to_string()))?;
-    if let Budget::Epochs(epochs) = config.budget {
-        if total_steps(&config, data.len()).is_none_or(|t| t > MAX_COUNT) {
-            return Err(CliError::usage(format!(
-                "--epochs {epochs} is more than 2^53 updates on this data"
-            )));
-        }
+    if let Budget::Epochs(epochs) = config.budget
+        && total_steps(&config, data.len()).is_none_or(|t| t > MAX_COUNT)
+    {
+        return Err(CliError::usage(format!(
+            "--epochs {epochs} is more than 2^53 updates on this data"
+        )));
     }
     let settings = args.fixed_settings();
     let data_identity = DataIdentity::of(&data.x);

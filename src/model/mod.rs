@@ -481,10 +481,10 @@ pub(crate) fn batch_shape<'t, T: Real>(
     output: impl FnOnce(usize) -> Vec<usize>,
 ) -> Result<[usize; 2], Var<'t, T>> {
     let shape = x.shape();
-    if let [batch, columns] = shape[..] {
-        if columns == d {
-            return Ok([batch, d]);
-        }
+    if let [batch, columns] = shape[..]
+        && columns == d
+    {
+        return Ok([batch, d]);
     }
     let message = match shape[..] {
         [_, columns] => alloc::format!(

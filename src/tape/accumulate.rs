@@ -95,10 +95,10 @@ impl<'t, T: Real> GradAccumulator<'t, T> {
         {
             let nodes = tape.nodes();
             for (i, node) in nodes.iter().enumerate() {
-                if let NodeKind::Op { parents, .. } = &node.kind {
-                    if parents.iter().any(|&p| depends[p]) {
-                        depends[i] = true;
-                    }
+                if let NodeKind::Op { parents, .. } = &node.kind
+                    && parents.iter().any(|&p| depends[p])
+                {
+                    depends[i] = true;
                 }
             }
         }

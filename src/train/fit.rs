@@ -330,13 +330,13 @@ where
     C: FnMut(Event<T>) -> ControlFlow<()>,
 {
     objective.check(model.form())?;
-    if let &[_, width] = data.shape() {
-        if width != model.dim() {
-            return Err(Error::Shape(format!(
-                "the model has dimension {}, but the data have {width} columns",
-                model.dim()
-            )));
-        }
+    if let &[_, width] = data.shape()
+        && width != model.dim()
+    {
+        return Err(Error::Shape(format!(
+            "the model has dimension {}, but the data have {width} columns",
+            model.dim()
+        )));
     }
     let evaluator = match config.threads {
         Some(n) => Evaluator::with_threads(n),
@@ -600,10 +600,10 @@ where
             steps_per_second: clock.rate(state.step - first_step),
         };
         let mut flow = callback(Event::Step(step_report));
-        if let Some(report) = epoch_report {
-            if flow.is_continue() {
-                flow = callback(Event::Epoch(report));
-            }
+        if let Some(report) = epoch_report
+            && flow.is_continue()
+        {
+            flow = callback(Event::Epoch(report));
         }
         if flow.is_break() {
             break StopReason::Callback;
