@@ -2,7 +2,7 @@
 //! evaluation, sampling, denoising, plots and benchmarks over CSV data and
 //! JSON model files.
 //!
-//! The binary `src/bin/scoretape.rs` only calls [`main`]; everything else is
+//! The binary `src/bin/scoretape.rs` only calls `main`; everything else is
 //! here so it is documented and tested with the library.
 //!
 //! # Exit codes
@@ -10,9 +10,9 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0 | success |
-//! | 1 ([`EXIT_DATA`]) | bad data, a bad model file, a file that cannot be read or written, or a numerical failure |
-//! | 2 ([`EXIT_USAGE`]) | a malformed command line (unknown option, bad value such as σ ≤ 0) |
-//! | 3 ([`EXIT_INTERNAL`]) | a bug in scoretape (please report it) |
+//! | 1 (`EXIT_DATA`) | bad data, a bad model file, a file that cannot be read or written, or a numerical failure |
+//! | 2 (`EXIT_USAGE`) | a malformed command line (unknown option, bad value such as σ ≤ 0) |
+//! | 3 (`EXIT_INTERNAL`) | a bug in scoretape (please report it) |
 //!
 //! Every error is one line on standard error, `error: ` followed by the file,
 //! the line when there is one, and the problem. Before any work, every output

@@ -68,5 +68,7 @@ mod step;
 pub use config::{Budget, FitConfig, FitState};
 pub use fit::{fit, fit_model, resume, resume_model, LossFn, DIVERGENCE_FACTOR, EARLY_UPDATES};
 pub use report::{EpochReport, Event, FitOutcome, StepReport, StopReason};
-pub(crate) use split::{split_indices, step_rng};
+#[cfg(feature = "cli")]
+pub(crate) use split::split_indices;
+pub(crate) use split::step_rng;
 pub(crate) use step::{train_step, StepSettings};
