@@ -71,32 +71,42 @@ fn cli_fit_runs_the_library_update() {
     ];
     for (name, objective) in cases {
         let out = format!("{name}.json");
+        // dsm's σ is given: the CLI's default adapts to the data.
+        let sigma: &[&str] = if name == "dsm" {
+            &["--sigma", "0.1"]
+        } else {
+            &[]
+        };
         let (code, _, stderr) = run(
             &dir,
             &[
-                "fit",
-                "--data",
-                "x.csv",
-                "--objective",
-                name,
-                "--hidden",
-                "8,8",
-                "--steps",
-                "3",
-                "--batch-size",
-                "16",
-                "--validation",
-                "0",
-                "--seed",
-                "4",
-                "--lr",
-                "0.01",
-                "--quiet",
-                "--threads",
-                "2",
-                "--out",
-                &out,
-            ],
+                &[
+                    "fit",
+                    "--data",
+                    "x.csv",
+                    "--objective",
+                    name,
+                    "--hidden",
+                    "8,8",
+                    "--steps",
+                    "3",
+                    "--batch-size",
+                    "16",
+                    "--validation",
+                    "0",
+                    "--seed",
+                    "4",
+                    "--lr",
+                    "0.01",
+                    "--quiet",
+                    "--threads",
+                    "2",
+                    "--out",
+                    &out,
+                ][..],
+                sigma,
+            ]
+            .concat(),
         );
         assert_eq!(code, 0, "{stderr}");
         let mut model = MlpEnergy::new(3, &[8, 8], Activation::Softplus, 4).unwrap();
