@@ -369,12 +369,27 @@ where
     T: Real,
     F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
 {
+    check_grads_of(&f, args, order, config)
+}
+
+/// A function checked by [`check_grads`], behind a reference.
+type Function<'a, T> = dyn for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T> + 'a;
+
+/// [`check_grads`] for a function behind `&dyn Fn`: the checks are compiled
+/// once per scalar type rather than once per closure, which keeps a test
+/// suite of many checked closures quick to build.
+fn check_grads_of<T: Real>(
+    f: &Function<'_, T>,
+    args: &[Tensor<T>],
+    order: usize,
+    config: &CheckConfig,
+) -> Result<(), CheckFailure> {
     if !(1..=3).contains(&order) {
         return Err(CheckFailure::InvalidArguments(format!(
             "order {order} is not 1, 2 or 3"
         )));
     }
-    let checker = Checker::new(&f, args, config)?;
+    let checker = Checker::new(f, args, config)?;
     let n = checker.point.len();
     let mut rng = seeded(config.seed);
     let mut direction = || -> Vec<f64> { (0..n).map(|_| standard_normal(&mut rng)).collect() };
@@ -395,8 +410,8 @@ const COTANGENT_SEED_MASK: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The state shared by the checks: the function, its inputs packed into one
 /// point, and the random cotangent.
-struct Checker<'a, T: Real, F> {
-    f: &'a F,
+struct Checker<'a, T: Real> {
+    f: &'a Function<'a, T>,
     /// The shape of each argument of `f`.
     shapes: Vec<Vec<usize>>,
     /// All arguments as one tensor: the argument itself when there is one,
@@ -408,12 +423,12 @@ struct Checker<'a, T: Real, F> {
     config: &'a CheckConfig,
 }
 
-impl<'a, T, F> Checker<'a, T, F>
-where
-    T: Real,
-    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
-{
-    fn new(f: &'a F, args: &[Tensor<T>], config: &'a CheckConfig) -> Result<Self, CheckFailure> {
+impl<'a, T: Real> Checker<'a, T> {
+    fn new(
+        f: &'a Function<'a, T>,
+        args: &[Tensor<T>],
+        config: &'a CheckConfig,
+    ) -> Result<Self, CheckFailure> {
         let point = match args {
             [] => return Err(CheckFailure::InvalidArguments("no arguments".into())),
             [only] => only.clone(),
